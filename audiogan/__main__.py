@@ -1,0 +1,3 @@
+from audiogan.cli import main
+
+main()

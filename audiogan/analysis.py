@@ -1,0 +1,204 @@
+"""What the music does, frame by frame: beats and tempo, onset strength, loudness, chroma.
+
+librosa and numpy only. The signal arrives in blocks (see `audiogan.audio.stream_mono`) and
+is reduced to a few numbers per STFT hop as it comes, so a one-hour song costs no more
+memory than a one-minute one. The per-hop features are then sampled once, in
+`sample_at_frames`, at the video's frame times ``t = i / fps``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+import librosa
+import numpy as np
+
+from audiogan.types import Features
+
+__all__ = ["HopFeatures", "hop_features", "track_beats", "sample_at_frames", "analyze"]
+
+SILENCE_DB = -100.0
+
+
+@dataclass(frozen=True, eq=False)
+class HopFeatures:
+    """Features at STFT hop resolution (frame ``k`` is centred at ``k * hop_length / sr``).
+
+    Attributes
+    ----------
+    onset : ndarray, shape (F,)
+        Onset strength: mean positive change of the log-mel spectrogram (librosa's
+        `onset_strength` definition, aligned to the hit).
+    rms : ndarray, shape (F,)
+        Root-mean-square level of each STFT frame (1.0 = full scale).
+    chroma : ndarray, shape (F, 12)
+        Pitch-class energy (unnormalised).
+    n_samples : int
+        Number of samples analysed.
+    peak : float
+        Largest absolute sample value.
+    """
+
+    sr: int
+    hop_length: int
+    onset: np.ndarray
+    rms: np.ndarray
+    chroma: np.ndarray
+    n_samples: int
+    peak: float
+
+    @property
+    def duration_s(self) -> float:
+        return self.n_samples / self.sr
+
+
+def hop_features(
+    blocks: Iterable[np.ndarray],
+    *,
+    sr: int = 22050,
+    n_fft: int = 2048,
+    hop_length: int = 512,
+    n_mels: int = 128,
+    progress: Callable[[float], None] | None = None,
+) -> HopFeatures:
+    """Stream mono blocks through a centred STFT and keep onset, RMS and chroma per hop.
+
+    The frames are those of ``librosa.stft(y, center=True)`` over the whole signal (zero
+    padding at both ends), whatever the block sizes; `progress` is called with the seconds
+    of audio analysed so far.
+    """
+    window = librosa.filters.get_window("hann", n_fft, fftbins=True).astype(np.float32)
+    mel_basis = librosa.filters.mel(sr=sr, n_fft=n_fft, n_mels=n_mels)
+    chroma_basis = librosa.filters.chroma(sr=sr, n_fft=n_fft)
+    half = n_fft // 2
+    buffer = np.zeros(half, dtype=np.float32)  # the centred STFT's left padding
+    onsets, levels, chromas = [], [], []
+    previous_mel_db: np.ndarray | None = None
+    n_samples, peak = 0, 0.0
+
+    def consume(buffer: np.ndarray) -> np.ndarray:
+        nonlocal previous_mel_db
+        n_frames = 1 + (len(buffer) - n_fft) // hop_length
+        if n_frames <= 0:
+            return buffer
+        frames = np.lib.stride_tricks.sliding_window_view(buffer, n_fft)[::hop_length][:n_frames]
+        power = np.abs(np.fft.rfft(frames * window, axis=1)).T ** 2  # (1 + n_fft/2, n)
+        mel_db = librosa.power_to_db(mel_basis @ power, ref=1.0, amin=1e-10, top_db=None)
+        if previous_mel_db is None:
+            previous_mel_db = mel_db[:, :1]
+        flux = np.diff(np.concatenate([previous_mel_db, mel_db], axis=1), axis=1)
+        onsets.append(np.maximum(flux, 0.0).mean(axis=0))
+        previous_mel_db = mel_db[:, -1:]
+        # Parseval: the mean power of the windowed frame, corrected for the window's energy
+        levels.append(np.sqrt(power.sum(axis=0) * 2 / (n_fft * np.sum(window**2))))
+        chromas.append((chroma_basis @ power).T)
+        return buffer[n_frames * hop_length:]
+
+    for block in blocks:
+        block = np.asarray(block, dtype=np.float32)
+        if block.size == 0:
+            continue
+        n_samples += block.size
+        peak = max(peak, float(np.max(np.abs(block))))
+        buffer = consume(np.concatenate([buffer, block]))
+        if progress is not None:
+            progress(n_samples / sr)
+    # the right padding: frames up to librosa's count of 1 + n_samples // hop_length
+    total_frames = 1 + n_samples // hop_length
+    buffer = np.concatenate([buffer, np.zeros(half + hop_length, dtype=np.float32)])
+    buffer = consume(buffer)
+    onset = np.concatenate(onsets)[:total_frames] if onsets else np.zeros(0)
+    rms = np.concatenate(levels)[:total_frames] if levels else np.zeros(0)
+    chroma = np.concatenate(chromas)[:total_frames] if chromas else np.zeros((0, 12))
+    # librosa's onset_strength(center=True) delay: a hit shows in the log spectrum as soon
+    # as the leading edge of the window reaches it, n_fft / 2 samples early
+    lag = n_fft // (2 * hop_length)
+    onset = np.concatenate([np.zeros(lag), onset[: max(0, len(onset) - lag)]])
+    return HopFeatures(sr=sr, hop_length=hop_length, onset=onset.astype(np.float32),
+                       rms=rms.astype(np.float32), chroma=chroma.astype(np.float32),
+                       n_samples=n_samples, peak=peak)
+
+
+def track_beats(hop: HopFeatures) -> tuple[float, np.ndarray]:
+    """Global tempo (BPM) and beat times (s) from the onset envelope; (0, []) if none."""
+    if len(hop.onset) < 8 or not np.any(hop.onset > 0):
+        return 0.0, np.zeros(0)
+    tempo, beats = librosa.beat.beat_track(onset_envelope=hop.onset, sr=hop.sr,
+                                           hop_length=hop.hop_length, units="time")
+    return float(np.atleast_1d(tempo)[0]), np.asarray(beats, dtype=np.float64)
+
+
+def _bin_by_frame(values: np.ndarray, frame_of_hop: np.ndarray, n_frames: int,
+                  how: str) -> np.ndarray:
+    """Reduce hop-rate rows into video frames (max or mean); empty frames are interpolated."""
+    values = values.reshape(len(values), -1)
+    out = np.zeros((n_frames, values.shape[1]), dtype=np.float64)
+    counts = np.bincount(frame_of_hop, minlength=n_frames)[:n_frames]
+    if how == "max":
+        out[:] = -np.inf
+        np.maximum.at(out, frame_of_hop, values)
+    else:
+        np.add.at(out, frame_of_hop, values)
+        out /= np.maximum(counts, 1)[:, None]
+    filled = counts > 0
+    if not filled.all() and filled.any():
+        # video frames faster than the hop rate: take the nearest hops' values
+        index = np.arange(n_frames)
+        for column in range(out.shape[1]):
+            out[~filled, column] = np.interp(index[~filled], index[filled], out[filled, column])
+    out[~np.isfinite(out)] = 0.0
+    return out
+
+
+def sample_at_frames(hop: HopFeatures, *, fps: float, tempo_bpm: float,
+                     beats_s: np.ndarray) -> Features:
+    """Sample the hop features once at the video frame times ``t = i / fps``.
+
+    Frame ``i`` stands for the interval ``[t - 0.5 / fps, t + 0.5 / fps)``: onset strength
+    takes the largest value in it (a hit is never missed between two frames), loudness and
+    chroma the mean.
+    """
+    n_frames = max(1, round(hop.duration_s * fps))
+    hop_times = np.arange(len(hop.onset)) * hop.hop_length / hop.sr
+    frame_of_hop = np.clip(np.round(hop_times * fps).astype(np.int64), 0, n_frames - 1)
+
+    onset = _bin_by_frame(hop.onset, frame_of_hop, n_frames, "max")[:, 0]
+    scale = np.percentile(onset, 95) if np.any(onset > 0) else 1.0
+    onset = onset / max(scale, 1e-9)
+
+    power = _bin_by_frame(hop.rms.astype(np.float64) ** 2, frame_of_hop, n_frames, "mean")[:, 0]
+    loudness_db = np.maximum(10 * np.log10(np.maximum(power, 1e-20)), SILENCE_DB)
+
+    chroma = _bin_by_frame(hop.chroma, frame_of_hop, n_frames, "mean")
+    top = chroma.max(axis=1, keepdims=True)
+    chroma = np.where(top > 1e-10, chroma / np.maximum(top, 1e-10), 0.0)
+
+    peak_dbfs = 20 * np.log10(hop.peak) if hop.peak > 0 else -np.inf
+    return Features(
+        fps=float(fps),
+        duration_s=hop.duration_s,
+        sample_rate=hop.sr,
+        tempo_bpm=tempo_bpm,
+        beats_s=beats_s,
+        onset=onset.astype(np.float32),
+        loudness_db=loudness_db.astype(np.float32),
+        chroma=chroma.astype(np.float32),
+        peak_dbfs=float(peak_dbfs),
+    )
+
+
+def analyze(
+    blocks: Iterable[np.ndarray],
+    *,
+    sr: int = 22050,
+    fps: float = 30.0,
+    hop_length: int = 512,
+    progress: Callable[[float], None] | None = None,
+) -> Features:
+    """Analyse a mono signal given as blocks (a single array works too) into `Features`."""
+    if isinstance(blocks, np.ndarray):
+        blocks = [blocks]
+    hop = hop_features(blocks, sr=sr, hop_length=hop_length, progress=progress)
+    tempo_bpm, beats_s = track_beats(hop)
+    return sample_at_frames(hop, fps=fps, tempo_bpm=tempo_bpm, beats_s=beats_s)

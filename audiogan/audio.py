@@ -1,0 +1,140 @@
+"""Reading songs: what a file holds (`probe`) and its samples, in blocks (`stream_mono`).
+
+Everything is decoded by the ffmpeg binary that imageio-ffmpeg ships, so wav, flac, ogg,
+mp3, m4a and anything else ffmpeg reads work the same on every machine, and a long song is
+never held in memory at once.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from audiogan.errors import AudioLoadError
+
+__all__ = ["AudioInfo", "ffmpeg_exe", "probe", "stream_mono", "AUDIO_SUFFIXES"]
+
+AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".m4a", ".aac", ".aif",
+                  ".aiff", ".wma", ".mka", ".webm")
+
+
+def ffmpeg_exe() -> str:
+    import imageio_ffmpeg
+
+    return imageio_ffmpeg.get_ffmpeg_exe()
+
+
+@dataclass(frozen=True)
+class AudioInfo:
+    """What ffmpeg says of an audio file before decoding it."""
+
+    path: Path
+    duration_s: float | None
+    """Duration from the container's header; None when the file does not say."""
+    sample_rate: int
+    channels: int
+    codec: str
+
+
+_DURATION = re.compile(r"Duration: (\d+):(\d+):(\d+(?:\.\d+)?)")
+_AUDIO = re.compile(r"Stream #\S+.*?: Audio: (\w+).*?, (\d+) Hz, ([^,]+)")
+_LAYOUT_CHANNELS = {"mono": 1, "stereo": 2, "2.1": 3, "quad": 4, "5.0": 5, "5.1": 6,
+                    "6.1": 7, "7.1": 8}
+
+
+def _check_file(path: Path) -> None:
+    if not path.exists():
+        raise AudioLoadError(f"{path}: no such file; check the path")
+    if path.is_dir():
+        raise AudioLoadError(f"{path} is a folder; give one audio file (wav, flac, mp3, ...)")
+
+
+def probe(path: str | Path) -> AudioInfo:
+    """Read the container header of `path`; raise `AudioLoadError` if it holds no audio."""
+    path = Path(path)
+    _check_file(path)
+    result = subprocess.run([ffmpeg_exe(), "-hide_banner", "-i", str(path)],
+                            capture_output=True, text=True, errors="replace")
+    header = result.stderr
+    stream = _AUDIO.search(header)
+    if stream is None:
+        raise AudioLoadError(
+            f"{path} is not an audio file ffmpeg can read (or it is damaged); "
+            "give a wav, flac, ogg, mp3 or m4a file"
+        )
+    duration = _DURATION.search(header)
+    duration_s = None
+    if duration:
+        hours, minutes, seconds = duration.groups()
+        duration_s = int(hours) * 3600 + int(minutes) * 60 + float(seconds)
+    layout = stream.group(3).strip().split("(")[0]
+    channels = _LAYOUT_CHANNELS.get(layout)
+    if channels is None:
+        match = re.match(r"(\d+) channels", layout)
+        channels = int(match.group(1)) if match else 2
+    return AudioInfo(path=path, duration_s=duration_s, sample_rate=int(stream.group(2)),
+                     channels=channels, codec=stream.group(1))
+
+
+def stream_mono(
+    info: AudioInfo,
+    *,
+    sample_rate: int = 22050,
+    start: float = 0.0,
+    duration: float | None = None,
+    block_s: float = 30.0,
+) -> Iterator[np.ndarray]:
+    """Decode `info.path` to mono float32 at `sample_rate`, yielding blocks of `block_s` s.
+
+    Parameters
+    ----------
+    start, duration : float
+        The excerpt to decode, in seconds (all of it when `duration` is None).
+
+    Raises `AudioLoadError` when ffmpeg fails, or when far less audio comes out than the
+    header promises (a truncated download).
+    """
+    command = [ffmpeg_exe(), "-nostdin", "-v", "error"]
+    if start > 0:
+        command += ["-ss", f"{start:.6f}"]
+    command += ["-i", str(info.path)]
+    if duration is not None:
+        command += ["-t", f"{duration:.6f}"]
+    command += ["-map", "0:a:0", "-vn", "-ac", "1", "-ar", str(sample_rate), "-f", "f32le",
+                "pipe:1"]
+    block_bytes = 4 * max(1, int(block_s * sample_rate))
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    decoded = 0
+    try:
+        assert process.stdout is not None  # for the type checker: PIPE always gives one
+        while True:
+            data = process.stdout.read(block_bytes)
+            if not data:
+                break
+            usable = len(data) - len(data) % 4
+            decoded += usable // 4
+            yield np.frombuffer(data[:usable], dtype=np.float32)
+        stderr = process.stderr.read().decode("utf-8", "replace") if process.stderr else ""
+        returncode = process.wait()
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    if returncode != 0:
+        reason = stderr.strip().splitlines()[-1] if stderr.strip() else f"exit {returncode}"
+        raise AudioLoadError(f"{info.path} could not be decoded ({reason}); re-export it")
+    got_s = decoded / sample_rate
+    if info.duration_s is not None:
+        expected_s = max(0.0, info.duration_s - start)
+        if duration is not None:
+            expected_s = min(expected_s, duration)
+        if got_s < expected_s - max(0.5, 0.02 * expected_s):
+            raise AudioLoadError(
+                f"{info.path} is damaged or truncated: its header says {expected_s:.1f} s but "
+                f"only {got_s:.1f} s could be decoded; re-export or re-download it"
+            )

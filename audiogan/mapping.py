@@ -1,0 +1,170 @@
+"""From features to BigGAN inputs: a `Trajectory` of noise z and class weights per frame.
+
+numpy only, deterministic for a given seed. Three things move the picture:
+
+- **pulses**: on every beat z jumps in one of a few fixed directions, reaching its full
+  height on the beat frame itself and dying away before the next beat; a loud hit jumps
+  further than a soft one;
+- **drift**: between beats z wanders slowly along a few circles, faster when the music is
+  loud and slower when it is quiet;
+- **harmony**: the chosen classes share out the circle of fifths, and each frame mixes them
+  by how much of its chroma falls in each share, so the picture changes with the chords.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from audiogan.config import MappingConfig
+from audiogan.types import Z_DIM, Features, Trajectory
+
+__all__ = ["map_features", "beat_pulses", "drift_phase", "class_weights",
+           "truncated_normal"]
+
+_GOLDEN = (1 + 5**0.5) / 2
+
+
+def truncated_normal(rng: np.random.Generator, shape: tuple[int, ...],
+                     bound: float = 2.0) -> np.ndarray:
+    """Standard normal samples redrawn until they fall within [-bound, bound]."""
+    values = rng.standard_normal(shape)
+    outside = np.abs(values) > bound
+    while outside.any():
+        values[outside] = rng.standard_normal(int(outside.sum()))
+        outside = np.abs(values) > bound
+    return values
+
+
+def _unit_directions(rng: np.random.Generator, count: int) -> np.ndarray:
+    """`count` orthonormal directions in z space (as many as fit), scaled to RMS 1 per axis."""
+    gaussian = rng.standard_normal((Z_DIM, max(count, 1)))
+    q, _ = np.linalg.qr(gaussian[:, :Z_DIM])
+    directions = q.T
+    if count > Z_DIM:  # more than fit: reuse the basis with fresh signs
+        extra = gaussian[:, Z_DIM:].T
+        directions = np.concatenate([directions,
+                                     extra / np.linalg.norm(extra, axis=1, keepdims=True)])
+    return directions[:count] * np.sqrt(Z_DIM)
+
+
+def _smooth(values: np.ndarray, time_constant_frames: float) -> np.ndarray:
+    """Zero-phase exponential smoothing along axis 0 (forward, then backward)."""
+    out = np.array(values, dtype=np.float64)
+    if time_constant_frames <= 0 or len(out) < 2:
+        return out
+    alpha = 1.0 - np.exp(-1.0 / time_constant_frames)
+    for i in range(1, len(out)):
+        out[i] = out[i - 1] + alpha * (out[i] - out[i - 1])
+    for i in range(len(out) - 2, -1, -1):
+        out[i] = out[i + 1] + alpha * (out[i] - out[i + 1])
+    return out
+
+
+def beat_pulses(features: Features, config: MappingConfig) -> tuple[np.ndarray, np.ndarray]:
+    """The pulse envelope of every frame and the beat each frame belongs to.
+
+    Returns
+    -------
+    envelope : ndarray, shape (T,)
+        0 before the first beat; on a beat frame the beat's strength, falling to 0 after
+        `pulse_decay` of the way to the next beat as ``(1 - x / decay) ** pulse_curve``.
+    beat_index : ndarray, shape (T,), int
+        Index of the beat whose pulse the frame shows (-1 before the first beat).
+    """
+    n = features.n_frames
+    envelope = np.zeros(n)
+    beat_index = np.full(n, -1, dtype=np.int64)
+    beats = features.beat_frames
+    if len(beats) == 0:
+        return envelope, beat_index
+    onset = features.onset
+    # a beat's strength: the strongest onset within one frame of it, relative to a hard hit
+    near = np.stack([onset[np.clip(beats + d, 0, n - 1)] for d in (-1, 0, 1)]).max(axis=0)
+    strength = config.pulse_floor + (1 - config.pulse_floor) * np.clip(near, 0.0, 1.0)
+    gaps = np.diff(beats)
+    typical_gap = float(np.median(gaps)) if len(gaps) else features.fps * 0.5
+    ends = np.append(beats[1:], min(n, beats[-1] + int(round(typical_gap))))
+    for b, (start, end) in enumerate(zip(beats, ends, strict=True)):
+        span = max(1, end - start)
+        x = np.arange(end - start) / (span * config.pulse_decay)
+        envelope[start:end] = strength[b] * np.clip(1 - x, 0, 1) ** config.pulse_curve
+        beat_index[start:end] = b
+    return envelope, beat_index
+
+
+def drift_phase(features: Features, config: MappingConfig) -> np.ndarray:
+    """Drift position in cycles at each frame, shape (T,): loudness sets its speed."""
+    loudness = features.loudness_db.astype(np.float64)
+    audible = loudness > -70
+    if audible.any():
+        low, high = np.percentile(loudness[audible], [10, 95])
+        level = np.clip((loudness - low) / max(high - low, 1.0), 0.0, 1.0)
+    else:
+        level = np.zeros_like(loudness)
+    level = _smooth(level, 0.5 * features.fps)
+    # mean speed at average loudness stays drift_speed whatever drift_loudness is
+    mean_level = level.mean() if level.any() else 0.5
+    relative = level / max(mean_level, 1e-3)
+    speed = (1 - config.drift_loudness) + config.drift_loudness * relative
+    cycles_per_frame = config.drift_speed / 60.0 / features.fps * speed
+    return np.concatenate([[0.0], np.cumsum(cycles_per_frame)[:-1]])
+
+
+def class_weights(features: Features, n_classes: int, config: MappingConfig) -> np.ndarray:
+    """Mix of the classes at each frame, shape (T, K), rows summing to ``y_scale``.
+
+    Class k owns the k-th share of the circle of fifths (C G D A E B F# ...); the frame's
+    chroma energy in each share, sharpened by a softmax, sets the mix.
+    """
+    n = features.n_frames
+    if n_classes == 1:
+        return np.full((n, 1), config.y_scale, dtype=np.float32)
+    fifths = (7 * np.arange(12)) % 12
+    owner = np.zeros(12, dtype=np.int64)
+    owner[fifths] = (np.arange(12) * n_classes) // 12
+    share = np.zeros((n, n_classes))
+    for k in range(n_classes):
+        pitches = owner == k
+        share[:, k] = features.chroma[:, pitches].mean(axis=1) if pitches.any() else 0.0
+    logits = config.class_sharpness * share
+    logits -= logits.max(axis=1, keepdims=True)
+    weights = np.exp(logits)
+    weights /= weights.sum(axis=1, keepdims=True)
+    weights = _smooth(weights, config.class_smoothing_s * features.fps)
+    weights /= weights.sum(axis=1, keepdims=True)
+    return (config.y_scale * weights).astype(np.float32)
+
+
+def map_features(features: Features, classes: Sequence[int], config: MappingConfig,
+                 *, seed: int = 0) -> Trajectory:
+    """Turn `features` into the BigGAN inputs of every frame (deterministic for `seed`)."""
+    rng = np.random.default_rng(seed)
+    n = features.n_frames
+    base = truncated_normal(rng, (Z_DIM,))
+
+    n_circles = 3
+    circles = _unit_directions(rng, 2 * n_circles)
+    offsets = rng.uniform(0, 2 * np.pi, n_circles)
+    phase = 2 * np.pi * drift_phase(features, config)
+    drift = np.zeros((n, Z_DIM))
+    for c in range(n_circles):
+        angle = phase * _GOLDEN**c + offsets[c]
+        drift += np.outer(np.cos(angle), circles[2 * c]) + np.outer(np.sin(angle),
+                                                                     circles[2 * c + 1])
+    drift *= config.drift_amount / np.sqrt(2 * n_circles)
+
+    envelope, beat_index = beat_pulses(features, config)
+    directions = _unit_directions(rng, config.pulse_directions)
+    pulse_direction = directions[np.maximum(beat_index, 0) % config.pulse_directions]
+    pulses = config.pulse_strength * envelope[:, None] * pulse_direction
+
+    z = np.clip(base + drift + pulses, -2.0, 2.0) * config.truncation
+    return Trajectory(
+        z=z.astype(np.float32),
+        class_ids=np.asarray(classes, dtype=np.int64),
+        class_weights=class_weights(features, len(classes), config),
+        truncation=float(config.truncation),
+        fps=features.fps,
+    )

@@ -1,0 +1,110 @@
+"""The data the stages hand on: `Features` (analysis -> mapping) and `Trajectory`
+(mapping -> generation). Plain frozen dataclasses over numpy arrays, so every stage can
+be used, tested and replaced on its own.
+
+Time base: every per-frame array has one row per video frame, frame ``i`` standing for the
+time ``t = i / fps`` seconds after the start of the rendered audio.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["Features", "Trajectory", "NUM_CLASSES", "Z_DIM"]
+
+NUM_CLASSES = 1000
+Z_DIM = 128
+
+
+@dataclass(frozen=True, eq=False)
+class Features:
+    """What the music does, sampled once at the video's frame times.
+
+    Attributes
+    ----------
+    fps : float
+        Video frame rate the features are sampled at.
+    duration_s : float
+        Length of the analysed audio in seconds (decoded samples / sample rate).
+    sample_rate : int
+        Sample rate the audio was analysed at (mono).
+    tempo_bpm : float
+        Global tempo estimate; 0.0 when no beat was found.
+    beats_s : ndarray, shape (B,)
+        Beat times in seconds, increasing.
+    onset : ndarray, shape (T,)
+        Onset strength (spectral flux of the log-mel spectrogram), the largest value within
+        each frame's interval, scaled so that 1.0 is a strong hit of this song (its 95th
+        percentile over frames).
+    loudness_db : ndarray, shape (T,)
+        RMS level of each frame's interval in dBFS (full-scale sine = -3 dB, silence -100).
+    chroma : ndarray, shape (T, 12)
+        Energy of the 12 pitch classes (C, C#, ..., B), each row scaled to a maximum of 1
+        (all zeros where the frame is silent).
+    peak_dbfs : float
+        Highest absolute sample level of the whole track, in dBFS.
+    """
+
+    fps: float
+    duration_s: float
+    sample_rate: int
+    tempo_bpm: float
+    beats_s: np.ndarray
+    onset: np.ndarray
+    loudness_db: np.ndarray
+    chroma: np.ndarray
+    peak_dbfs: float
+
+    @property
+    def n_frames(self) -> int:
+        """Number of video frames, ``round(duration_s * fps)``."""
+        return len(self.onset)
+
+    @property
+    def beat_frames(self) -> np.ndarray:
+        """Index of the video frame nearest each beat, shape (B,), within [0, T)."""
+        frames = np.round(self.beats_s * self.fps).astype(np.int64)
+        return np.unique(frames[(frames >= 0) & (frames < self.n_frames)])
+
+
+@dataclass(frozen=True, eq=False)
+class Trajectory:
+    """The BigGAN inputs of every frame.
+
+    Attributes
+    ----------
+    z : ndarray, shape (T, 128), float32
+        Noise vectors, already multiplied by `truncation`.
+    class_ids : ndarray, shape (K,), int64
+        ImageNet ids of the classes in play.
+    class_weights : ndarray, shape (T, K), float32
+        How much of each class every frame shows (rows are scaled by ``y_scale``).
+    truncation : float
+        BigGAN truncation in (0, 1], fixed for the whole render.
+    fps : float
+        Frame rate of the trajectory.
+    """
+
+    z: np.ndarray
+    class_ids: np.ndarray
+    class_weights: np.ndarray
+    truncation: float
+    fps: float
+
+    @property
+    def n_frames(self) -> int:
+        return len(self.z)
+
+    def class_vectors(self, start: int = 0, stop: int | None = None) -> np.ndarray:
+        """Dense class vectors of frames ``start:stop``, shape (n, 1000), float32.
+
+        Built on demand so that a long song never holds a [T, 1000] array.
+        """
+        weights = self.class_weights[start:stop]
+        y = np.zeros((len(weights), NUM_CLASSES), dtype=np.float32)
+        # np.add.at sums weights when one class id is given twice
+        for k, class_id in enumerate(self.class_ids):
+            y[:, class_id] += weights[:, k]
+        return y
