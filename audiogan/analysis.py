@@ -29,11 +29,13 @@ class HopFeatures:
     ----------
     onset : ndarray, shape (F,)
         Onset strength: mean positive change of the log-mel spectrogram (librosa's
-        `onset_strength` definition, aligned to the hit).
+        `onset_strength`), placed midway between the two frames it compares, where the hit
+        happened.
     rms : ndarray, shape (F,)
         Root-mean-square level of each STFT frame (1.0 = full scale).
-    chroma : ndarray, shape (F, 12)
-        Pitch-class energy (unnormalised).
+    chroma : ndarray, shape (F2, 12)
+        Pitch-class energy (unnormalised) at `chroma_hop_length`, from a longer window that
+        tells the bass notes apart.
     n_samples : int
         Number of samples analysed.
     peak : float
@@ -42,6 +44,7 @@ class HopFeatures:
 
     sr: int
     hop_length: int
+    chroma_hop_length: int
     onset: np.ndarray
     rms: np.ndarray
     chroma: np.ndarray
@@ -53,47 +56,77 @@ class HopFeatures:
         return self.n_samples / self.sr
 
 
+class _StreamingSTFT:
+    """Power spectra of a centred STFT (``librosa.stft(center=True)``) fed block by block."""
+
+    def __init__(self, n_fft: int, hop_length: int):
+        self.n_fft, self.hop_length = n_fft, hop_length
+        self.window = librosa.filters.get_window("hann", n_fft, fftbins=True).astype(np.float32)
+        self.buffer = np.zeros(n_fft // 2, dtype=np.float32)  # the left padding
+        self.frames = 0
+
+    def _take(self, limit: int | None = None) -> np.ndarray:
+        count = 1 + (len(self.buffer) - self.n_fft) // self.hop_length
+        if limit is not None:
+            count = min(count, limit - self.frames)
+        if count <= 0:
+            return np.zeros((1 + self.n_fft // 2, 0), dtype=np.float32)
+        frames = np.lib.stride_tricks.sliding_window_view(self.buffer, self.n_fft)
+        frames = frames[:: self.hop_length][:count]
+        self.buffer = self.buffer[count * self.hop_length:]
+        self.frames += count
+        return (np.abs(np.fft.rfft(frames * self.window, axis=1)) ** 2).T.astype(np.float32)
+
+    def feed(self, block: np.ndarray) -> np.ndarray:
+        """Spectra, shape (1 + n_fft / 2, n), of the frames `block` completes."""
+        self.buffer = np.concatenate([self.buffer, block])
+        return self._take()
+
+    def flush(self, n_samples: int) -> np.ndarray:
+        """The last frames, up to librosa's count of ``1 + n_samples // hop_length``."""
+        self.buffer = np.concatenate([self.buffer, np.zeros(self.n_fft, dtype=np.float32)])
+        return self._take(limit=1 + n_samples // self.hop_length)
+
+
 def hop_features(
     blocks: Iterable[np.ndarray],
     *,
     sr: int = 22050,
-    n_fft: int = 2048,
-    hop_length: int = 512,
-    n_mels: int = 128,
+    n_fft: int = 1024,
+    hop_length: int = 256,
+    chroma_n_fft: int = 4096,
+    chroma_hop_length: int = 1024,
+    n_mels: int = 64,
     progress: Callable[[float], None] | None = None,
 ) -> HopFeatures:
-    """Stream mono blocks through a centred STFT and keep onset, RMS and chroma per hop.
+    """Stream mono blocks through two centred STFTs and keep onset, RMS and chroma.
 
-    The frames are those of ``librosa.stft(y, center=True)`` over the whole signal (zero
-    padding at both ends), whatever the block sizes; `progress` is called with the seconds
-    of audio analysed so far.
+    A short window (`n_fft`, 46 ms at 22050 Hz) times the hits closely; a long one
+    (`chroma_n_fft`) resolves the pitches. The frames are those of ``librosa.stft`` over
+    the whole signal, whatever the block sizes; `progress` gets the seconds analysed so far.
     """
-    window = librosa.filters.get_window("hann", n_fft, fftbins=True).astype(np.float32)
+    short = _StreamingSTFT(n_fft, hop_length)
+    long = _StreamingSTFT(chroma_n_fft, chroma_hop_length)
     mel_basis = librosa.filters.mel(sr=sr, n_fft=n_fft, n_mels=n_mels)
-    chroma_basis = librosa.filters.chroma(sr=sr, n_fft=n_fft)
-    half = n_fft // 2
-    buffer = np.zeros(half, dtype=np.float32)  # the centred STFT's left padding
+    chroma_basis = librosa.filters.chroma(sr=sr, n_fft=chroma_n_fft)
+    window_energy = float(np.sum(short.window**2))
     onsets, levels, chromas = [], [], []
     previous_mel_db: np.ndarray | None = None
     n_samples, peak = 0, 0.0
 
-    def consume(buffer: np.ndarray) -> np.ndarray:
+    def reduce(power: np.ndarray, pitched: np.ndarray) -> None:
         nonlocal previous_mel_db
-        n_frames = 1 + (len(buffer) - n_fft) // hop_length
-        if n_frames <= 0:
-            return buffer
-        frames = np.lib.stride_tricks.sliding_window_view(buffer, n_fft)[::hop_length][:n_frames]
-        power = np.abs(np.fft.rfft(frames * window, axis=1)).T ** 2  # (1 + n_fft/2, n)
+        chromas.append((chroma_basis @ pitched).T)
+        if power.shape[1] == 0:
+            return
         mel_db = librosa.power_to_db(mel_basis @ power, ref=1.0, amin=1e-10, top_db=None)
         if previous_mel_db is None:
             previous_mel_db = mel_db[:, :1]
         flux = np.diff(np.concatenate([previous_mel_db, mel_db], axis=1), axis=1)
         onsets.append(np.maximum(flux, 0.0).mean(axis=0))
         previous_mel_db = mel_db[:, -1:]
-        # Parseval: the mean power of the windowed frame, corrected for the window's energy
-        levels.append(np.sqrt(power.sum(axis=0) * 2 / (n_fft * np.sum(window**2))))
-        chromas.append((chroma_basis @ power).T)
-        return buffer[n_frames * hop_length:]
+        # Parseval: mean power of the windowed frame, corrected for the window's energy
+        levels.append(np.sqrt(power.sum(axis=0) * 2 / (n_fft * window_energy)))
 
     for block in blocks:
         block = np.asarray(block, dtype=np.float32)
@@ -101,23 +134,24 @@ def hop_features(
             continue
         n_samples += block.size
         peak = max(peak, float(np.max(np.abs(block))))
-        buffer = consume(np.concatenate([buffer, block]))
+        reduce(short.feed(block), long.feed(block))
         if progress is not None:
             progress(n_samples / sr)
-    # the right padding: frames up to librosa's count of 1 + n_samples // hop_length
-    total_frames = 1 + n_samples // hop_length
-    buffer = np.concatenate([buffer, np.zeros(half + hop_length, dtype=np.float32)])
-    buffer = consume(buffer)
-    onset = np.concatenate(onsets)[:total_frames] if onsets else np.zeros(0)
-    rms = np.concatenate(levels)[:total_frames] if levels else np.zeros(0)
-    chroma = np.concatenate(chromas)[:total_frames] if chromas else np.zeros((0, 12))
-    # librosa's onset_strength(center=True) delay: a hit shows in the log spectrum as soon
-    # as the leading edge of the window reaches it, n_fft / 2 samples early
+    reduce(short.flush(n_samples), long.flush(n_samples))
+
+    onset = np.concatenate(onsets) if onsets else np.zeros(0)
+    # the flux of frame k compares frames k-1 and k: the change happened between their
+    # centres, half a hop before frame k; a hit shows as soon as the window's leading edge
+    # reaches it, n_fft / 2 early, which librosa's onset_strength(center=True) delays back
     lag = n_fft // (2 * hop_length)
     onset = np.concatenate([np.zeros(lag), onset[: max(0, len(onset) - lag)]])
-    return HopFeatures(sr=sr, hop_length=hop_length, onset=onset.astype(np.float32),
-                       rms=rms.astype(np.float32), chroma=chroma.astype(np.float32),
-                       n_samples=n_samples, peak=peak)
+    return HopFeatures(
+        sr=sr, hop_length=hop_length, chroma_hop_length=chroma_hop_length,
+        onset=onset.astype(np.float32),
+        rms=(np.concatenate(levels) if levels else np.zeros(0)).astype(np.float32),
+        chroma=(np.concatenate(chromas) if chromas else np.zeros((0, 12))).astype(np.float32),
+        n_samples=n_samples, peak=peak,
+    )
 
 
 def track_beats(hop: HopFeatures) -> tuple[float, np.ndarray]:
@@ -126,7 +160,9 @@ def track_beats(hop: HopFeatures) -> tuple[float, np.ndarray]:
         return 0.0, np.zeros(0)
     tempo, beats = librosa.beat.beat_track(onset_envelope=hop.onset, sr=hop.sr,
                                            hop_length=hop.hop_length, units="time")
-    return float(np.atleast_1d(tempo)[0]), np.asarray(beats, dtype=np.float64)
+    # an onset frame's flux belongs half a hop earlier (see `hop_features`)
+    beats = np.maximum(np.asarray(beats, dtype=np.float64) - 0.5 * hop.hop_length / hop.sr, 0)
+    return float(np.atleast_1d(tempo)[0]), beats
 
 
 def _bin_by_frame(values: np.ndarray, frame_of_hop: np.ndarray, n_frames: int,
@@ -160,8 +196,11 @@ def sample_at_frames(hop: HopFeatures, *, fps: float, tempo_bpm: float,
     chroma the mean.
     """
     n_frames = max(1, round(hop.duration_s * fps))
-    hop_times = np.arange(len(hop.onset)) * hop.hop_length / hop.sr
-    frame_of_hop = np.clip(np.round(hop_times * fps).astype(np.int64), 0, n_frames - 1)
+    def frame_of(count: int, hop_length: int) -> np.ndarray:
+        times = np.arange(count) * hop_length / hop.sr
+        return np.clip(np.round(times * fps).astype(np.int64), 0, n_frames - 1)
+
+    frame_of_hop = frame_of(len(hop.onset), hop.hop_length)
 
     onset = _bin_by_frame(hop.onset, frame_of_hop, n_frames, "max")[:, 0]
     scale = np.percentile(onset, 95) if np.any(onset > 0) else 1.0
@@ -170,7 +209,8 @@ def sample_at_frames(hop: HopFeatures, *, fps: float, tempo_bpm: float,
     power = _bin_by_frame(hop.rms.astype(np.float64) ** 2, frame_of_hop, n_frames, "mean")[:, 0]
     loudness_db = np.maximum(10 * np.log10(np.maximum(power, 1e-20)), SILENCE_DB)
 
-    chroma = _bin_by_frame(hop.chroma, frame_of_hop, n_frames, "mean")
+    chroma = _bin_by_frame(hop.chroma, frame_of(len(hop.chroma), hop.chroma_hop_length),
+                           n_frames, "mean")
     top = chroma.max(axis=1, keepdims=True)
     chroma = np.where(top > 1e-10, chroma / np.maximum(top, 1e-10), 0.0)
 
@@ -193,7 +233,7 @@ def analyze(
     *,
     sr: int = 22050,
     fps: float = 30.0,
-    hop_length: int = 512,
+    hop_length: int = 256,
     progress: Callable[[float], None] | None = None,
 ) -> Features:
     """Analyse a mono signal given as blocks (a single array works too) into `Features`."""

@@ -41,12 +41,13 @@ INTRO_BARS = 1
 # Mix levels (linear gains before peak normalisation).
 MIX = {"pad": 0.08, "hat": 0.16, "kick": 0.9, "kick_light": 0.4, "snare": 0.5, "bass": 0.35}
 
-# One chord per bar: (name, bass root MIDI note, pad voicing MIDI notes).
+# One chord per bar: (name, root MIDI note, pad voicing MIDI notes).
+# The bass plays the root one octave lower (A1, F1, C2, G1).
 PROGRESSION = [
-    ("Am", 45, (57, 60, 64)),  # A2  | A3 C4 E4
-    ("F", 41, (57, 60, 65)),  # F2  | A3 C4 F4
-    ("C", 48, (55, 60, 64)),  # C3  | G3 C4 E4
-    ("G", 43, (55, 59, 62)),  # G2  | G3 B3 D4
+    ("Am", 45, (57, 60, 64)),  # A3 C4 E4
+    ("F", 41, (57, 60, 65)),  # A3 C4 F4
+    ("C", 48, (55, 60, 64)),  # G3 C4 E4
+    ("G", 43, (55, 59, 62)),  # G3 B3 D4
 ]
 
 
