@@ -203,8 +203,15 @@ def sample_at_frames(hop: HopFeatures, *, fps: float, tempo_bpm: float,
     frame_of_hop = frame_of(len(hop.onset), hop.hop_length)
 
     onset = _bin_by_frame(hop.onset, frame_of_hop, n_frames, "max")[:, 0]
-    scale = np.percentile(onset, 95) if np.any(onset > 0) else 1.0
-    onset = onset / max(scale, 1e-9)
+    # 1.0 = a strong beat of this song: the upper quartile of the onsets on the beats
+    beat_frames = np.round(beats_s * fps).astype(np.int64)
+    beat_frames = beat_frames[(beat_frames >= 0) & (beat_frames < n_frames)]
+    if len(beat_frames) >= 4:
+        near = np.stack([onset[np.clip(beat_frames + d, 0, n_frames - 1)] for d in (-1, 0, 1)])
+        scale = np.percentile(near.max(axis=0), 75)
+    else:
+        scale = np.percentile(onset, 99)
+    onset = onset / scale if scale > 1e-9 else np.zeros_like(onset)
 
     power = _bin_by_frame(hop.rms.astype(np.float64) ** 2, frame_of_hop, n_frames, "mean")[:, 0]
     loudness_db = np.maximum(10 * np.log10(np.maximum(power, 1e-20)), SILENCE_DB)

@@ -36,8 +36,8 @@ class Features:
         Beat times in seconds, increasing.
     onset : ndarray, shape (T,)
         Onset strength (spectral flux of the log-mel spectrogram), the largest value within
-        each frame's interval, scaled so that 1.0 is a strong hit of this song (its 95th
-        percentile over frames).
+        each frame's interval, scaled so that 1.0 is a strong beat of this song (the upper
+        quartile of the onsets on its beats).
     loudness_db : ndarray, shape (T,)
         RMS level of each frame's interval in dBFS (full-scale sine = -3 dB, silence -100).
     chroma : ndarray, shape (T, 12)

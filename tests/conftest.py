@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests import synth
+
+# never reach for the network from a test: the hub client answers at once when offline
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+
+@pytest.fixture(scope="session")
+def tiny_weights(tmp_path_factory) -> Path:
+    """A random BigGAN-deep 128 of the real layer list, 8 channels wide, saved as a checkpoint."""
+    from audiogan.model import make_random_checkpoint
+
+    return make_random_checkpoint(tmp_path_factory.mktemp("tiny128"), channel_width=8)
+
+
+@pytest.fixture(scope="session")
+def clicks_120(tmp_path_factory) -> tuple[Path, np.ndarray]:
+    """An 8 s click track at 120 BPM (first beat at 0.5 s) and its beat times."""
+    y, beats = synth.click_track(120.0, 8.0)
+    return synth.write_wav(tmp_path_factory.mktemp("clicks") / "clicks.wav", y), beats
+
+
+@pytest.fixture(scope="session")
+def sample_song() -> Path:
+    return Path(__file__).resolve().parent.parent / "samples" / "groove.wav"
+
+
+@pytest.fixture()
+def song_copy(tmp_path, clicks_120) -> Path:
+    """A private copy of the click track, so a test may write beside it."""
+    target = tmp_path / "song.wav"
+    target.write_bytes(clicks_120[0].read_bytes())
+    return target

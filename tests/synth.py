@@ -1,0 +1,93 @@
+"""Test signals with known answers: click tracks, chords, silence; written as real files."""
+
+from __future__ import annotations
+
+import subprocess
+import wave
+from pathlib import Path
+
+import numpy as np
+
+from audiogan.audio import ffmpeg_exe
+
+
+def click_track(bpm: float = 120.0, seconds: float = 8.0, sr: int = 44100, *,
+                first_beat: float = 0.5, accents: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """A kick-like click on every beat over faint noise; returns (mono signal, beat times)."""
+    rng = np.random.default_rng(0)
+    y = 0.003 * rng.standard_normal(int(seconds * sr))
+    t = np.arange(int(0.12 * sr)) / sr
+    freq = 60 + 140 * np.exp(-t * 50)
+    hit = np.sin(2 * np.pi * np.cumsum(freq) / sr) * np.exp(-t * 30)
+    beats = np.arange(first_beat, seconds - 0.2, 60.0 / bpm)
+    for n, beat in enumerate(beats):
+        start = int(round(beat * sr))
+        gain = 0.9 if (not accents or n % 4 == 0) else 0.6
+        end = min(len(y), start + len(hit))
+        y[start:end] += gain * hit[: end - start]
+    return y.astype(np.float32), beats
+
+
+def chord_track(pitch_classes: list[list[int]], seconds_each: float = 2.0,
+                sr: int = 44100) -> np.ndarray:
+    """Sustained chords (sine partials of the given pitch classes), one after the other."""
+    parts = []
+    t = np.arange(int(seconds_each * sr)) / sr
+    for chord in pitch_classes:
+        tone = np.zeros_like(t)
+        for pc in chord:
+            f0 = 261.63 * 2 ** (pc / 12)
+            tone += sum(np.sin(2 * np.pi * f0 * h * t) / h for h in (1, 2, 3))
+        parts.append(0.2 * tone / len(chord))
+    return np.concatenate(parts).astype(np.float32)
+
+
+def write_wav(path: Path, y: np.ndarray, sr: int = 44100) -> Path:
+    """16-bit PCM wav; a 2-D `y` of shape (n, channels) writes several channels."""
+    y = np.asarray(y)
+    channels = 1 if y.ndim == 1 else y.shape[1]
+    pcm = (np.clip(y, -1, 1) * 32767).astype("<i2")
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(channels)
+        out.setsampwidth(2)
+        out.setframerate(sr)
+        out.writeframes(pcm.tobytes())
+    return path
+
+
+def convert(source: Path, target: Path, *extra: str) -> Path:
+    """Re-encode `source` with ffmpeg into the format `target`'s suffix names."""
+    subprocess.run([ffmpeg_exe(), "-v", "error", "-y", "-i", str(source), *extra, str(target)],
+                   check=True)
+    return target
+
+
+def read_video(path: Path) -> tuple[np.ndarray, float]:
+    """All frames of a (small) test video, shape (n, h, w, 3), and its fps."""
+    import imageio_ffmpeg
+
+    reader = imageio_ffmpeg.read_frames(str(path))
+    meta = next(reader)
+    width, height = meta["size"]
+    frames = [np.frombuffer(f, dtype=np.uint8).reshape(height, width, 3) for f in reader]
+    return np.stack(frames), float(meta["fps"])
+
+
+def read_audio(path: Path, sr: int = 22050) -> np.ndarray:
+    """The first audio stream of any file, mono float32 at `sr`."""
+    raw = subprocess.run([ffmpeg_exe(), "-v", "error", "-i", str(path), "-vn", "-ac", "1",
+                          "-ar", str(sr), "-f", "f32le", "-"], capture_output=True,
+                         check=True).stdout
+    return np.frombuffer(raw, dtype=np.float32)
+
+
+def stream_facts(path: Path) -> str:
+    """ffmpeg's description of the streams in `path` (codec, pixel format, rates)."""
+    return subprocess.run([ffmpeg_exe(), "-hide_banner", "-i", str(path)], capture_output=True,
+                          text=True).stderr
+
+
+def motion(frames: np.ndarray) -> np.ndarray:
+    """m[i] = mean |frame[i] - frame[i-1]| of the grey picture, m[0] = 0."""
+    grey = frames.astype(np.float32).mean(axis=3)
+    return np.concatenate([[0.0], np.abs(np.diff(grey, axis=0)).mean(axis=(1, 2))])
