@@ -16,7 +16,8 @@ import numpy as np
 
 from audiogan.types import Features
 
-__all__ = ["HopFeatures", "hop_features", "track_beats", "sample_at_frames", "analyze"]
+__all__ = ["HopFeatures", "analyze", "global_tempo", "hop_features", "sample_at_frames",
+           "track_beats"]
 
 SILENCE_DB = -100.0
 
@@ -154,11 +155,32 @@ def hop_features(
     )
 
 
+def global_tempo(onset: np.ndarray, *, sr: int, hop_length: int, ac_size: float = 8.0,
+                 chunk: int = 4096) -> float:
+    """librosa's tempo estimate (mean tempogram, log-normal prior around 120 BPM), computed
+    over chunks of the onset envelope so that its memory does not grow with the song."""
+    win_length = int(librosa.time_to_frames(ac_size, sr=sr, hop_length=hop_length))
+    padded = np.pad(onset.astype(np.float64), win_length // 2, mode="linear_ramp")
+    total, windows = np.zeros(win_length), 0
+    for first in range(0, len(onset), chunk):
+        piece = padded[first:first + chunk + win_length - 1]
+        if len(piece) < win_length:
+            break
+        tempogram = librosa.feature.tempogram(onset_envelope=piece, sr=sr, hop_length=hop_length,
+                                              win_length=win_length, center=False)
+        total += tempogram.sum(axis=1)
+        windows += tempogram.shape[1]
+    mean = (total / max(windows, 1))[:, None]
+    tempo = librosa.feature.tempo(tg=mean, sr=sr, hop_length=hop_length, aggregate=None)
+    return float(np.atleast_1d(tempo).ravel()[0])
+
+
 def track_beats(hop: HopFeatures) -> tuple[float, np.ndarray]:
     """Global tempo (BPM) and beat times (s) from the onset envelope; (0, []) if none."""
     if len(hop.onset) < 8 or not np.any(hop.onset > 0):
         return 0.0, np.zeros(0)
-    tempo, beats = librosa.beat.beat_track(onset_envelope=hop.onset, sr=hop.sr,
+    bpm = global_tempo(hop.onset, sr=hop.sr, hop_length=hop.hop_length)
+    tempo, beats = librosa.beat.beat_track(onset_envelope=hop.onset, sr=hop.sr, bpm=bpm,
                                            hop_length=hop.hop_length, units="time")
     # an onset frame's flux belongs half a hop earlier (see `hop_features`)
     beats = np.maximum(np.asarray(beats, dtype=np.float64) - 0.5 * hop.hop_length / hop.sr, 0)

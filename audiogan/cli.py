@@ -17,7 +17,6 @@ import time
 from pathlib import Path
 from typing import Annotated, Any
 
-import click
 import typer
 from rich.console import Console
 from rich.progress import (
@@ -34,6 +33,11 @@ from rich.table import Table
 from rich.text import Text
 
 from audiogan.errors import AudioganError
+
+try:  # typer 0.29+ carries its own copy of click
+    from typer._click import exceptions as click_exceptions
+except ImportError:  # older typer builds on click itself
+    from click import exceptions as click_exceptions
 
 __all__ = ["app", "main"]
 
@@ -81,7 +85,9 @@ class _Reporter:
         self.bars.start()
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, exc_type: object, *exc: object) -> None:
+        if exc_type is not None:
+            self.bars.live.transient = True  # a failed run leaves only its error line
         self.bars.stop()
 
     def __call__(self, stage: str, done: float, total: float | None) -> None:
@@ -94,10 +100,6 @@ class _Reporter:
         if stage == "analysis":
             done, total = round(done, 1), None if total is None else round(total, 1)
         self.bars.update(task, completed=done, total=total)
-
-
-def _fail_usage(message: str) -> None:
-    raise click.UsageError(message)
 
 
 def _parse_sets(values: list[str] | None) -> dict[str, Any]:
@@ -333,16 +335,16 @@ def main(argv: list[str] | None = None) -> None:
     except AudioganError as exc:
         err.print(f"audiogan: error: {exc}", markup=False, highlight=False, soft_wrap=True)
         sys.exit(1)
-    except click.exceptions.NoArgsIsHelpError as exc:
+    except click_exceptions.NoArgsIsHelpError as exc:
         exc.show()
         sys.exit(0)
-    except click.UsageError as exc:
+    except click_exceptions.UsageError as exc:
         hint = f" (see `audiogan {exc.ctx.info_name} --help`)" if exc.ctx else ""
         message = exc.format_message().replace("\n", " ")
         err.print(f"audiogan: error: {message}{hint}", markup=False, soft_wrap=True)
         sys.exit(2)
-    except click.exceptions.Exit as exc:
+    except typer.Exit as exc:
         sys.exit(exc.exit_code)
-    except (KeyboardInterrupt, click.exceptions.Abort):
+    except (KeyboardInterrupt, typer.Abort):
         err.print("audiogan: interrupted; no partial output was left behind", markup=False)
         sys.exit(130)

@@ -8,6 +8,7 @@ error or Ctrl-C deletes it.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import queue
 import subprocess
@@ -127,10 +128,8 @@ class VideoWriter:
         self._queue.put(None)
         self._thread.join()
         if self._process.stdin:
-            try:
+            with contextlib.suppress(OSError):
                 self._process.stdin.close()
-            except OSError:
-                pass
         if self._process.wait() != 0 or self._write_error is not None:
             self._fail()
         os.replace(self._temporary, self.path)
@@ -141,10 +140,8 @@ class VideoWriter:
         while self._thread is not None and self._thread.is_alive():
             # the pump drains the queue until it meets an end marker; writes to the killed
             # ffmpeg fail at once, so this ends quickly
-            try:
+            with contextlib.suppress(queue.Full):
                 self._queue.put(None, timeout=0.1)
-            except queue.Full:
-                pass
             self._thread.join(timeout=0.1)
         if self._process is not None:
             self._process.wait()

@@ -78,16 +78,18 @@ def plan_output(song: Path, output: str | Path | None, *, preview: bool = False,
     existing folder as `output` puts that name in the folder. Missing folders are created.
     """
     default_name = f"{song.stem}.preview.mp4" if preview else f"{song.stem}.mp4"
+    if song.name == default_name:  # the song is itself an mp4: never write over it
+        default_name = f"{song.stem}.audiogan.mp4"
     if output is None:
         target = song.with_name(default_name)
     else:
         target = Path(output).expanduser()
         if target.is_dir():
             target = target / default_name
-    if target.suffix.lower() not in VIDEO_SUFFIXES:
-        raise ConfigError(f"output {target} must end in .mp4 (or .m4v, .mov)")
     if target.exists() and song.exists() and os.path.samefile(target, song):
         raise ConfigError(f"output {target} is the input song; choose another -o")
+    if target.suffix.lower() not in VIDEO_SUFFIXES:
+        raise ConfigError(f"output {target} must end in .mp4 (or .m4v, .mov)")
     if target.exists() and not overwrite:
         raise ConfigError(f"{target} already exists; pass --overwrite to replace it "
                           "or choose another -o")
@@ -170,8 +172,8 @@ def render(song: str | Path, output: str | Path | None = None, *,
     -------
     >>> audiogan.render("song.wav", classes=[398, 402], seed=7)  # doctest: +SKIP
     """
-    from audiogan import model as biggan
     from audiogan import generate as generation
+    from audiogan import model as biggan
 
     started = time.perf_counter()
     render_options, mapping_options = _split_options(options)

@@ -1,0 +1,100 @@
+"""Peak memory of a whole render, 30 s of music against 5 minutes: it must stay flat.
+
+Renders two synthetic band-like tracks through the full pipeline (analysis, mapping, a small
+random BigGAN-deep 128 on the CPU, x264 + AAC encoding), each in a fresh process, and prints
+the peak resident memory of each and their ratio. The model is narrow to keep this quick: what
+is measured is the pipeline's duty to stream, not the model's size.
+
+    python benchmarks/bench_memory.py [--long-seconds 300] [--keep DIR]
+
+Exits 1 if the long render's peak exceeds the short one's by 25 % or more.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+import wave
+from pathlib import Path
+
+import numpy as np
+
+LIMIT = 1.25
+
+CHILD = """
+import json, resource, sys, audiogan
+result = audiogan.render(sys.argv[1], sys.argv[2], weights=sys.argv[3], classes=[398, 402],
+                         device="cpu", overwrite=True)
+print(json.dumps({"peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                  "frames": result.frames, "wall_s": result.wall_s}))
+"""
+
+
+def band_track(path: Path, seconds: float, sr: int = 44100, bpm: float = 124.0) -> Path:
+    """Kick on every beat, hats on the off-beats and a chord change each bar, written in
+    one-second pieces so that making a long track needs no memory either."""
+    beat = 60.0 / bpm
+    roots = [57, 53, 48, 55]  # A F C G
+    rng = np.random.default_rng(0)
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(2)
+        out.setsampwidth(2)
+        out.setframerate(sr)
+        for second in range(int(np.ceil(seconds))):
+            t = second + np.arange(sr) / sr
+            in_beat = t % beat
+            kick = np.sin(2 * np.pi * (50 + 90 * np.exp(-in_beat * 40)) * in_beat)
+            kick *= np.exp(-in_beat * 18)
+            off = (t - beat / 2) % beat
+            hats = 0.15 * rng.standard_normal(sr) * np.exp(-off * 60)
+            root = roots[int(t[0] // (4 * beat)) % 4]
+            chord = sum(np.sin(2 * np.pi * 440 * 2 ** ((root + step - 69) / 12) * t)
+                        for step in (0, 4, 7, 12))
+            mono = 0.5 * kick + hats + 0.08 * chord
+            pcm = (np.clip(0.8 * mono, -1, 1) * 32767).astype("<i2")
+            out.writeframes(np.repeat(pcm[:, None], 2, axis=1).tobytes())
+    return path
+
+
+def render_in_child(song: Path, target: Path, weights: Path) -> dict:
+    result = subprocess.run([sys.executable, "-c", CHILD, str(song), str(target), str(weights)],
+                            capture_output=True, text=True, check=True)
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--short-seconds", type=float, default=30.0)
+    parser.add_argument("--long-seconds", type=float, default=300.0)
+    parser.add_argument("--keep", type=Path, default=None, help="keep the files in this folder")
+    args = parser.parse_args()
+
+    from audiogan.model import make_random_checkpoint
+
+    with tempfile.TemporaryDirectory() as scratch:
+        work = args.keep or Path(scratch)
+        work.mkdir(parents=True, exist_ok=True)
+        weights = make_random_checkpoint(work / "weights", channel_width=8)
+        rows = []
+        for seconds in (args.short_seconds, args.long_seconds):
+            song = band_track(work / f"band_{seconds:g}s.wav", seconds)
+            started = time.perf_counter()
+            stats = render_in_child(song, work / f"band_{seconds:g}s.mp4", weights)
+            stats["seconds"] = seconds
+            stats["total_s"] = time.perf_counter() - started
+            rows.append(stats)
+            print(f"{seconds:6.0f} s of music: {stats['frames']:6d} frames, peak RSS "
+                  f"{stats['peak_rss_mb']:7.1f} MB, {stats['frames'] / stats['wall_s']:5.1f} "
+                  f"frames/s", flush=True)
+    ratio = rows[1]["peak_rss_mb"] / rows[0]["peak_rss_mb"]
+    verdict = "flat" if ratio < LIMIT else "GROWS"
+    print(f"peak RSS ratio long/short: {ratio:.3f} (limit {LIMIT}): {verdict}")
+    return 0 if ratio < LIMIT else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,57 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from audiogan.config import MappingConfig
+from audiogan.errors import ConfigError
+from audiogan.generate import default_batch_size, generate_frames, pick_device
+from audiogan.mapping import map_features
+from audiogan.model import load_biggan
+from tests.test_mapping import _features
+
+
+@pytest.fixture(scope="module")
+def trajectory():
+    features = _features(20, beats_s=[0.1, 0.4], onset=np.r_[1.0, np.zeros(19)])
+    return map_features(features, [1, 2], MappingConfig(), seed=3)
+
+
+def test_batches_of_uint8_frames(tiny_weights, trajectory):
+    generator = load_biggan(None, tiny_weights)
+    batches = list(generate_frames(generator, trajectory, batch_size=8,
+                                   device=torch.device("cpu")))
+    assert [len(b) for b in batches] == [8, 8, 4]
+    assert all(b.dtype == np.uint8 and b.shape[1:] == (128, 128, 3) for b in batches)
+    frames = np.concatenate(batches)
+    assert frames.std() > 20  # a picture, not a flat field
+
+
+def test_same_inputs_same_frames_whatever_the_batch_size(tiny_weights, trajectory):
+    generator = load_biggan(None, tiny_weights)
+    cpu = torch.device("cpu")
+    a = np.concatenate(list(generate_frames(generator, trajectory, batch_size=8, device=cpu)))
+    b = np.concatenate(list(generate_frames(generator, trajectory, batch_size=8, device=cpu)))
+    c = np.concatenate(list(generate_frames(generator, trajectory, batch_size=3, device=cpu)))
+    np.testing.assert_array_equal(a, b)
+    assert np.abs(a.astype(int) - c.astype(int)).max() <= 1
+
+
+def test_frame_range(tiny_weights, trajectory):
+    generator = load_biggan(None, tiny_weights)
+    cpu = torch.device("cpu")
+    whole = np.concatenate(list(generate_frames(generator, trajectory, batch_size=4, device=cpu)))
+    part = np.concatenate(list(generate_frames(generator, trajectory, batch_size=4, device=cpu,
+                                               start=5, stop=13)))
+    assert np.abs(whole[5:13].astype(int) - part.astype(int)).max() <= 1
+
+
+def test_devices():
+    assert pick_device("cpu").type == "cpu"
+    assert pick_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")
+    if not torch.cuda.is_available():
+        with pytest.raises(ConfigError, match="no CUDA GPU is available here; use --device cpu"):
+            pick_device("cuda")
+    assert default_batch_size(128, torch.device("cpu")) == 8
+    assert default_batch_size(512, torch.device("cuda")) == 16
