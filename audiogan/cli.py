@@ -329,9 +329,17 @@ def _terminate(signum: int, frame: object) -> None:
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: run the command, turn user errors into one line."""
     argv = normalise_argv(sys.argv[1:] if argv is None else argv)
+    # Ctrl-C and kill both unwind through the encoder's clean-up; SIGINT too when a shell
+    # started us with it ignored (a background job)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, _terminate)
     try:
-        app(args=argv, prog_name="audiogan", standalone_mode=False)
+        # typer returns the exit code of an interrupted or exited command in this mode
+        code = app(args=argv, prog_name="audiogan", standalone_mode=False)
+        if code == 130:
+            raise KeyboardInterrupt
+        if isinstance(code, int) and code != 0:
+            sys.exit(code)
     except AudioganError as exc:
         err.print(f"audiogan: error: {exc}", markup=False, highlight=False, soft_wrap=True)
         sys.exit(1)

@@ -31,6 +31,8 @@ class AudioTrack:
     path: Path
     start: float = 0.0
     duration: float | None = None
+    sample_rate: int | None = None
+    """The song's own rate, kept as is (AAC takes up to 96 kHz)."""
 
 
 def temporary_path(target: Path) -> Path:
@@ -71,6 +73,8 @@ class VideoWriter:
                 command += ["-t", f"{audio.duration:.6f}"]
             command += ["-i", str(audio.path), "-map", "0:v:0", "-map", "1:a:0",
                         "-c:a", "aac", "-b:a", "256k"]
+            if audio.sample_rate is not None and audio.sample_rate > 96000:
+                command += ["-ar", "48000"]  # AAC stops at 96 kHz
         command += ["-c:v", "libx264", "-preset", speed, "-crf", str(crf),
                     "-pix_fmt", "yuv420p", "-movflags", "+faststart", "-f", "mp4",
                     str(self._temporary)]

@@ -198,7 +198,8 @@ def render(song: str | Path, output: str | Path | None = None, *,
                                       seed=config.seed)
     batch_size = config.batch_size or generation.default_batch_size(resolution, device)
     total = trajectory.n_frames
-    track = AudioTrack(song, start=config.start, duration=features.duration_s)
+    track = AudioTrack(song, start=config.start, duration=features.duration_s,
+                       sample_rate=info.sample_rate)
     with VideoWriter(target, size=(resolution, resolution), fps=config.fps, audio=track,
                      crf=config.crf, speed=config.encoder_speed) as writer:
         done = 0

@@ -251,3 +251,26 @@ def test_bad_input_from_a_real_shell(tmp_path):
     assert result.returncode == 1
     assert result.stderr.strip() == f"audiogan: error: {tmp_path / 'nope.mp3'}: no such file; " \
                                     "check the path"
+
+
+@pytest.mark.parametrize("signal_name", ["SIGINT", "SIGTERM"])
+def test_interrupted_render_leaves_nothing(tmp_path, tiny_weights, signal_name):
+    import signal
+    import time
+
+    y, _ = synth.click_track(120.0, 20.0)
+    song = synth.write_wav(tmp_path / "long.wav", y)
+    target = tmp_path / "long.mp4"
+    process = subprocess.Popen([sys.executable, "-m", "audiogan", str(song), "--weights",
+                                str(tiny_weights), "--fps", "60", "-o", str(target), "-q"],
+                               stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 60
+    while not list(tmp_path.glob(".long.mp4.*.partial")) and time.time() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.5)  # well into the frames
+    assert process.poll() is None, "the render ended before it could be interrupted"
+    process.send_signal(getattr(signal, signal_name))
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130
+    assert stderr.strip() == "audiogan: interrupted; no partial output was left behind"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["long.wav"]
