@@ -156,6 +156,14 @@ def render_command(
         help="Frames per model call [default: by device and size].", show_default=False)] = None,
     device: Annotated[str | None, typer.Option(help="auto, cpu or cuda [default: auto].",
                                                show_default=False)] = None,
+    dtype: Annotated[str | None, typer.Option(
+        help="auto (float16 on CUDA, float32 on the CPU), float32, float16 or bfloat16 "
+        "(autocast on the CPU).", show_default=False)] = None,
+    compile_model: Annotated[bool, typer.Option(
+        "--compile", help="torch.compile the generator (pays off on long GPU renders).")
+                             ] = False,
+    no_cache: Annotated[bool, typer.Option(
+        "--no-cache", help="Analyse the song again even if an earlier run cached it.")] = False,
     set_: Annotated[list[str] | None, typer.Option(
         "--set", help="Any preset setting, e.g. --set pulse_strength=1.2 (repeatable).",
         show_default=False)] = None,
@@ -171,7 +179,8 @@ def render_command(
     given = {"classes": [classes] if classes is not None else None, "model": model,
              "weights": weights, "fps": fps, "seed": seed, "start": start,
              "duration": duration, "truncation": truncation, "batch_size": batch_size,
-             "device": device, "preview": preview or None}
+             "device": device, "dtype": dtype, "compile": compile_model or None,
+             "analysis_cache": False if no_cache else None, "preview": preview or None}
     options.update({k: v for k, v in given.items() if v is not None})
     with _Reporter(enabled=not quiet) as reporter:
         result = render(song, output, preset=preset, overwrite=overwrite, progress=reporter,

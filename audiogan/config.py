@@ -29,6 +29,7 @@ __all__ = [
 
 MODEL_NAMES = ("biggan-deep-128", "biggan-deep-256", "biggan-deep-512")
 DEVICES = ("auto", "cpu", "cuda")
+DTYPES = ("auto", "float32", "float16", "bfloat16")
 PREVIEW_FPS = 12.0
 MAX_FPS = 120.0
 
@@ -79,6 +80,9 @@ class RenderConfig:
     preview: bool = False
     crf: int = 18
     encoder_speed: str = "medium"
+    analysis_cache: bool = True
+    dtype: str = "auto"
+    compile: bool = False
     mapping: MappingConfig = field(default_factory=MappingConfig)
 
 
@@ -206,9 +210,14 @@ def _render_from(values: dict[str, Any], where: str) -> dict[str, Any]:
             checked[name] = value
         elif name == "weights":
             checked[name] = Path(value).expanduser()
-        elif name == "preview":
+        elif name == "dtype":
+            if value not in DTYPES:
+                raise ConfigError(f"{where}dtype must be auto, float32, float16 or bfloat16, "
+                                  f"got {value!r}")
+            checked[name] = value
+        elif name in ("preview", "analysis_cache", "compile"):
             if not isinstance(value, bool):
-                raise ConfigError(f"{where}preview must be true or false, got {value!r}")
+                raise ConfigError(f"{where}{name} must be true or false, got {value!r}")
             checked[name] = value
         elif name in ("fps", "start", "duration"):
             checked[name] = _check_value(name, value, float, where)

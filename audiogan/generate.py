@@ -1,7 +1,10 @@
 """Generation: a `Trajectory` in, batches of uint8 frames out, never the whole video at once.
 
-Half precision on CUDA, float32 on the CPU, all under `torch.inference_mode()`. Frames are
-converted to uint8 on the device, so only the bytes the encoder needs cross to the host.
+Under `torch.inference_mode()`: half precision on CUDA, float32 on the CPU (bfloat16 autocast
+on request), optionally `torch.compile`d. Frames become uint8 on the device, so only the bytes
+the encoder needs cross to the host; on CUDA they are copied into pinned memory
+asynchronously while the GPU makes the next batch. A CUDA out-of-memory error halves the batch
+and goes on.
 """
 
 from __future__ import annotations
@@ -14,8 +17,9 @@ import torch
 from audiogan.errors import ConfigError
 from audiogan.types import Trajectory
 
-__all__ = ["pick_device", "default_batch_size", "generate_frames"]
+__all__ = ["DTYPES", "pick_device", "pick_dtype", "default_batch_size", "generate_frames"]
 
+DTYPES = ("auto", "float32", "float16", "bfloat16")
 # batch sizes that keep a CPU busy without long stalls, and a GPU fed; by image size
 _CPU_BATCH = {128: 8, 256: 4, 512: 2}
 _CUDA_BATCH = {128: 64, 256: 32, 512: 16}
@@ -31,26 +35,94 @@ def pick_device(name: str = "auto") -> torch.device:
     return torch.device(name)
 
 
+def pick_dtype(name: str, device: torch.device) -> torch.dtype:
+    """``auto``: float16 on CUDA, float32 on the CPU."""
+    if name == "auto":
+        return torch.float16 if device.type == "cuda" else torch.float32
+    if name == "float16" and device.type == "cpu":
+        raise ConfigError("dtype float16 is for CUDA; on the CPU use float32 or bfloat16")
+    return getattr(torch, name)
+
+
 def default_batch_size(resolution: int, device: torch.device) -> int:
     table = _CUDA_BATCH if device.type == "cuda" else _CPU_BATCH
     return table.get(resolution, 4)
 
 
+class _Generator:
+    """The model on its device and dtype, called on fixed-size batches when compiled."""
+
+    def __init__(self, model: torch.nn.Module, device: torch.device, dtype: torch.dtype,
+                 compile_model: bool):
+        self.device = device
+        # on the CPU bfloat16 runs as autocast over float32 weights; elsewhere the weights
+        # themselves take the dtype
+        self.autocast = device.type == "cpu" and dtype == torch.bfloat16
+        self.input_dtype = torch.float32 if self.autocast else dtype
+        self.model = model.to(device=device, dtype=self.input_dtype)
+        self.compiled = compile_model
+        if compile_model:
+            self.model = torch.compile(self.model, dynamic=False)
+
+    def __call__(self, z: np.ndarray, y: np.ndarray, truncation: float,
+                 batch_size: int) -> torch.Tensor:
+        """uint8 frames (n, H, W, 3) on the device for the n rows of `z` and `y`."""
+        n = len(z)
+        if self.compiled and n < batch_size:
+            # one shape for every call: a compiled graph is never rebuilt for the last batch
+            z = np.concatenate([z, np.repeat(z[-1:], batch_size - n, axis=0)])
+            y = np.concatenate([y, np.repeat(y[-1:], batch_size - n, axis=0)])
+        z_t = torch.from_numpy(z).to(self.device, self.input_dtype, non_blocking=True)
+        y_t = torch.from_numpy(y).to(self.device, self.input_dtype, non_blocking=True)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.autocast):
+            images = self.model(z_t, y_t, truncation)[:n]
+        frames = ((images.float() + 1.0) * 127.5).round_().clamp_(0, 255)
+        return frames.to(torch.uint8).permute(0, 2, 3, 1).contiguous()
+
+
+def _is_out_of_memory(error: BaseException) -> bool:
+    return isinstance(error, torch.cuda.OutOfMemoryError) or (
+        isinstance(error, RuntimeError) and "out of memory" in str(error).lower())
+
+
 def generate_frames(model: torch.nn.Module, trajectory: Trajectory, *, batch_size: int,
-                    device: torch.device, start: int = 0,
+                    device: torch.device, dtype: torch.dtype | None = None,
+                    compile_model: bool = False, start: int = 0,
                     stop: int | None = None) -> Iterator[np.ndarray]:
     """Yield frames ``start:stop`` of `trajectory` as uint8 arrays of shape (n, H, W, 3).
 
-    The model is moved to `device` (half precision on CUDA) and used as is.
+    `dtype` defaults to float16 on CUDA and float32 on the CPU. Batches are yielded in order;
+    after an out-of-memory error the rest of the video goes in batches half the size.
     """
-    dtype = torch.float16 if device.type == "cuda" else torch.float32
-    model = model.to(device=device, dtype=dtype)
+    generator = _Generator(model, device, dtype or pick_dtype("auto", device), compile_model)
     stop = trajectory.n_frames if stop is None else stop
+    pending: tuple[torch.Tensor, torch.cuda.Event] | None = None
+    first = start
     with torch.inference_mode():
-        for first in range(start, stop, batch_size):
+        while first < stop:
             last = min(stop, first + batch_size)
-            z = torch.from_numpy(trajectory.z[first:last]).to(device, dtype)
-            y = torch.from_numpy(trajectory.class_vectors(first, last)).to(device, dtype)
-            images = model(z, y, trajectory.truncation)
-            frames = ((images.float() + 1.0) * 127.5).round_().clamp_(0, 255)
-            yield frames.to(torch.uint8).permute(0, 2, 3, 1).contiguous().cpu().numpy()
+            try:
+                frames = generator(trajectory.z[first:last], trajectory.class_vectors(first, last),
+                                   trajectory.truncation, batch_size)
+            except RuntimeError as error:
+                if not _is_out_of_memory(error) or batch_size == 1:
+                    raise
+                if device.type == "cuda":
+                    torch.cuda.empty_cache()
+                batch_size //= 2
+                continue
+            first = last
+            if device.type != "cuda":
+                yield frames.numpy()
+                continue
+            host = torch.empty(frames.shape, dtype=torch.uint8, pin_memory=True)
+            host.copy_(frames, non_blocking=True)
+            copied = torch.cuda.Event()
+            copied.record()
+            if pending is not None:  # the previous batch's copy ran while this one computed
+                pending[1].synchronize()
+                yield pending[0].numpy()
+            pending = (host, copied)
+        if pending is not None:
+            pending[1].synchronize()
+            yield pending[0].numpy()

@@ -31,9 +31,10 @@ from pytorch_pretrained_biggan.model import (
     BigGANBatchNorm,
 )
 
+from audiogan.cache import cache_dir
 from audiogan.errors import ModelLoadError
 
-__all__ = ["RESOLUTIONS", "cache_dir", "fetch_weights", "load_biggan", "make_random_checkpoint"]
+__all__ = ["RESOLUTIONS", "fetch_weights", "load_biggan", "make_random_checkpoint"]
 
 RESOLUTIONS = {"biggan-deep-128": 128, "biggan-deep-256": 256, "biggan-deep-512": 512}
 _REFERENCE = {128: reference_configs.BigGAN128, 256: reference_configs.BigGAN256,
@@ -42,14 +43,6 @@ _REFERENCE = {128: reference_configs.BigGAN128, 256: reference_configs.BigGAN256
 HUB_MIRRORS = {name: f"huggingface/{name}" for name in RESOLUTIONS}
 
 Progress = Callable[[int, int | None], None]
-
-
-def cache_dir() -> Path:
-    """Where downloaded weights live: $AUDIOGAN_CACHE, else ~/.cache/audiogan."""
-    if os.environ.get("AUDIOGAN_CACHE"):
-        return Path(os.environ["AUDIOGAN_CACHE"]).expanduser()
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "audiogan"
 
 
 def _download(url: str, target: Path, progress: Progress | None) -> None:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from audiogan import analysis, audio, mapping
+from audiogan import analysis, audio, cache, mapping
 from audiogan.config import MappingConfig, RenderConfig, resolve_config
 from audiogan.encode import AudioTrack, VideoWriter, temporary_path
 from audiogan.errors import AudioLoadError, ConfigError
@@ -123,9 +123,17 @@ def _analyze(info: audio.AudioInfo, config: RenderConfig, fps: float,
         if progress is not None:
             progress("analysis", seconds, total)
 
-    blocks = audio.stream_mono(info, sample_rate=ANALYSIS_SR, start=config.start,
-                               duration=config.duration)
-    features = analysis.analyze(blocks, sr=ANALYSIS_SR, fps=fps, progress=report)
+    key = cache.analysis_key(info.path, fps=fps, start=config.start, duration=config.duration,
+                             sample_rate=ANALYSIS_SR)
+    features = cache.load_features(key) if config.analysis_cache else None
+    if features is not None:
+        report(features.duration_s)
+    else:
+        blocks = audio.stream_mono(info, sample_rate=ANALYSIS_SR, start=config.start,
+                                   duration=config.duration)
+        features = analysis.analyze(blocks, sr=ANALYSIS_SR, fps=fps, progress=report)
+        if config.analysis_cache:
+            cache.save_features(key, features)
     if features.duration_s < MIN_DURATION_S:
         raise AudioLoadError(
             f"{info.path.name} is {features.duration_s:.2f} s long, shorter than a beat; "
@@ -164,9 +172,9 @@ def render(song: str | Path, output: str | Path | None = None, *,
     preset : str or path, optional
         A preset name from ``configs/`` or a TOML file (default: ``default``).
     **options
-        Any `RenderConfig` field (classes, model, weights, fps, batch_size, device, seed,
-        start, duration, preview, crf, encoder_speed) or `MappingConfig` field (truncation,
-        pulse_strength, ...); they override the preset.
+        Any `RenderConfig` field (classes, model, weights, fps, batch_size, device, dtype,
+        compile, seed, start, duration, preview, crf, encoder_speed, analysis_cache) or
+        `MappingConfig` field (truncation, pulse_strength, ...); they override the preset.
 
     Example
     -------
@@ -183,6 +191,7 @@ def render(song: str | Path, output: str | Path | None = None, *,
     _check_excerpt(info, config.start, config.duration)
     target = plan_output(song, output, preview=config.preview, overwrite=overwrite)
     device = generation.pick_device(config.device)
+    dtype = generation.pick_dtype(config.dtype, device)
 
     def report_download(done: int, total: int | None) -> None:
         if progress is not None:
@@ -206,7 +215,8 @@ def render(song: str | Path, output: str | Path | None = None, *,
         if progress is not None:
             progress("frames", 0, total)
         for frames in generation.generate_frames(generator, trajectory, batch_size=batch_size,
-                                                 device=device):
+                                                 device=device, dtype=dtype,
+                                                 compile_model=config.compile):
             writer.write(frames)
             done += len(frames)
             if progress is not None:

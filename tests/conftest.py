@@ -12,6 +12,12 @@ from tests import synth
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _private_cache(tmp_path_factory):
+    """Analyses and weights cached by the tests go to a scratch folder, not ~/.cache."""
+    os.environ["AUDIOGAN_CACHE"] = str(tmp_path_factory.mktemp("cache"))
+
+
 @pytest.fixture(scope="session")
 def tiny_weights(tmp_path_factory) -> Path:
     """A random BigGAN-deep 128 of the real layer list, 8 channels wide, saved as a checkpoint."""

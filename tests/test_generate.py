@@ -55,3 +55,41 @@ def test_devices():
             pick_device("cuda")
     assert default_batch_size(128, torch.device("cpu")) == 8
     assert default_batch_size(512, torch.device("cuda")) == 16
+
+
+class _SmallMemory(torch.nn.Module):
+    """The real model behind a GPU that runs out of memory above `limit` images a call."""
+
+    def __init__(self, model, limit):
+        super().__init__()
+        self.model, self.limit, self.calls = model, limit, []
+
+    def forward(self, z, y, truncation):
+        self.calls.append(len(z))
+        if len(z) > self.limit:
+            raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+        return self.model(z, y, truncation)
+
+
+def test_out_of_memory_halves_the_batch_and_goes_on(tiny_weights, trajectory):
+    generator = load_biggan(None, tiny_weights)
+    cpu = torch.device("cpu")
+    expected = np.concatenate(list(generate_frames(generator, trajectory, batch_size=4,
+                                                   device=cpu)))
+    small = _SmallMemory(generator, limit=5)
+    frames = np.concatenate(list(generate_frames(small, trajectory, batch_size=16,
+                                                 device=cpu)))
+    assert small.calls[:3] == [16, 8, 4]
+    assert len(frames) == 20
+    assert np.abs(frames.astype(int) - expected.astype(int)).max() <= 1
+
+
+def test_bfloat16_autocast_stays_close_to_float32(tiny_weights, trajectory):
+    generator = load_biggan(None, tiny_weights)
+    cpu = torch.device("cpu")
+    full = np.concatenate(list(generate_frames(generator, trajectory, batch_size=8, device=cpu)))
+    half = np.concatenate(list(generate_frames(generator, trajectory, batch_size=8, device=cpu,
+                                               dtype=torch.bfloat16)))
+    mse = np.mean((full.astype(np.float64) - half.astype(np.float64)) ** 2)
+    psnr = 10 * np.log10(255**2 / max(mse, 1e-12))
+    assert psnr > 25, psnr
