@@ -41,7 +41,17 @@ def pick_dtype(name: str, device: torch.device) -> torch.dtype:
         return torch.float16 if device.type == "cuda" else torch.float32
     if name == "float16" and device.type == "cpu":
         raise ConfigError("dtype float16 is for CUDA; on the CPU use float32 or bfloat16")
+    if name == "bfloat16" and device.type == "cpu" and not _cpu_has_bfloat16():
+        raise ConfigError("dtype bfloat16: this CPU has no bfloat16 instructions "
+                          "(AVX512-BF16 or AMX), so it would be slower; use float32")
     return getattr(torch, name)
+
+
+def _cpu_has_bfloat16() -> bool:
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        return False
 
 
 def default_batch_size(resolution: int, device: torch.device) -> int:
@@ -62,7 +72,9 @@ class _Generator:
         self.model = model.to(device=device, dtype=self.input_dtype)
         self.compiled = compile_model
         if compile_model:
-            self.model = torch.compile(self.model, dynamic=False)
+            # fixed shapes (the last batch is padded) let CUDA graphs replay every call
+            mode = "reduce-overhead" if device.type == "cuda" else None
+            self.model = torch.compile(self.model, dynamic=False, mode=mode)
 
     def __call__(self, z: np.ndarray, y: np.ndarray, truncation: float,
                  batch_size: int) -> torch.Tensor:
