@@ -2,9 +2,12 @@
 
 1. The same track (20 s by default), the same analysis, trajectory and model, rendered twice:
    - **audiogan**: `audiogan.render` (batches streamed to ffmpeg while the next is made);
-   - **baseline**, written here the way deep-music-visualizer works: a batch loop under
+   - **baseline**, written here the way deep-music-visualizer works: the model loaded with the
+     package's own `BigGAN.from_pretrained` (spectral-norm hooks left on), a batch loop under
      `torch.no_grad`, every frame converted on the host and kept in a list, then moviepy's
      `ImageSequenceClip(...).write_videofile(...)` with the audio.
+   audiogan runs in float32 (its CPU default) and, where the CPU has bfloat16 instructions,
+   again with `dtype="bfloat16"`.
    Each prints frames/s (whole render, analysis to finished mp4) and its peak resident memory,
    sampled from /proc while it runs; then the ratios. With `--lengths 20,60` both run at each
    length, showing whose memory grows with the song.
@@ -34,7 +37,7 @@ import torch
 
 import audiogan
 from audiogan.config import MappingConfig
-from audiogan.generate import generate_frames
+from audiogan.generate import _cpu_has_bfloat16, generate_frames
 from audiogan.mapping import map_features
 from audiogan.model import load_biggan, make_random_checkpoint
 from audiogan.pipeline import analyze_song
@@ -78,7 +81,9 @@ def baseline_render(song: Path, target: Path, weights: Path, batch_size: int = 8
 
     _, features = analyze_song(song)
     trajectory = map_features(features, CLASSES, MappingConfig(), seed=0)
-    model = load_biggan(None, weights)
+    from pytorch_pretrained_biggan import BigGAN
+
+    model = BigGAN.from_pretrained(str(weights)).eval()
     frames = []
     with torch.no_grad():
         for first in range(0, trajectory.n_frames, batch_size):
@@ -99,15 +104,19 @@ def compare(seconds: float, work: Path, weights: Path) -> list[dict]:
 
     song = band_track(work / f"band_{seconds:g}.wav", seconds)
     rows = []
-    for name in ("audiogan", "baseline"):
+    names = ["audiogan", "baseline"]
+    if _cpu_has_bfloat16():
+        names.insert(1, "audiogan-bf16")
+    for name in names:
         gc.collect()
         target = work / f"{name}_{seconds:g}.mp4"
         started = time.perf_counter()
         with peak_rss() as memory:
-            if name == "audiogan":
+            if name.startswith("audiogan"):
+                dtype = "bfloat16" if name.endswith("bf16") else "float32"
                 frames = audiogan.render(song, target, classes=CLASSES, weights=weights,
-                                         device="cpu", overwrite=True,
-                                         analysis_cache=False).frames
+                                         device="cpu", dtype=dtype, batch_size=8,
+                                         overwrite=True, analysis_cache=False).frames
             else:
                 frames = baseline_render(song, target, weights)
         wall = time.perf_counter() - started
@@ -117,9 +126,12 @@ def compare(seconds: float, work: Path, weights: Path) -> list[dict]:
         print(f"{name:9s} {seconds:5.0f} s track: {frames:5d} frames, {frames / wall:6.2f} "
               f"frames/s, peak RSS {memory['peak_mb']:7.1f} MB "
               f"(+{memory['peak_mb'] - memory['start_mb']:.1f} MB during the render)", flush=True)
-    ours, theirs = rows
-    print(f"  ratio audiogan/baseline: {ours['fps'] / theirs['fps']:.2f}x frames/s, "
-          f"{ours['growth_mb'] / max(theirs['growth_mb'], 1e-6):.2f}x memory growth", flush=True)
+    theirs = rows[-1]
+    for ours in rows[:-1]:
+        ours["speed_ratio"] = ours["fps"] / theirs["fps"]
+        print(f"  ratio {ours['name']}/baseline: {ours['speed_ratio']:.2f}x frames/s, "
+              f"{ours['growth_mb'] / max(theirs['growth_mb'], 1e-6):.2f}x memory growth",
+              flush=True)
     return rows
 
 
@@ -129,14 +141,21 @@ def speed_table(work: Path, repeats: int) -> list[tuple]:
     for resolution, batches in ((128, (1, 4, 8)), (256, (1, 4)), (512, (1, 2))):
         weights = make_random_checkpoint(work / f"full{resolution}", resolution=resolution,
                                          channel_width=128, power_iterations=2)
-        model = load_biggan(None, weights)
         for device_name in devices:
             device = torch.device(device_name)
             dtypes = ((torch.float32, torch.bfloat16) if device_name == "cpu"
                       else (torch.float16, torch.bfloat16, torch.float32))
             if device_name == "cuda":
                 batches = tuple(b * 8 for b in batches)
+            # the same 8 frames in each dtype, against float32
+            probe = map_features(_still_features(8), CLASSES, MappingConfig(), seed=1)
+            reference = _frames(load_biggan(None, weights), probe, device, torch.float32)
             for dtype in dtypes:
+                if device_name == "cpu" and dtype == torch.bfloat16 and not _cpu_has_bfloat16():
+                    continue
+                # a fresh float32 model for each dtype: casting one back and forth would
+                # round its weights
+                model = load_biggan(None, weights)
                 for batch_size in batches:
                     n = batch_size * repeats
                     features = _still_features(n + batch_size)
@@ -147,13 +166,26 @@ def speed_table(work: Path, repeats: int) -> list[tuple]:
                     started = time.perf_counter()
                     count = sum(len(batch) for batch in frames)
                     fps = count / (time.perf_counter() - started)
+                    quality = psnr(reference, _frames(model, probe, device, dtype))
                     rows.append((resolution, device_name, str(dtype).split(".")[-1],
-                                 batch_size, fps))
+                                 batch_size, fps, quality))
                     print(f"  {resolution} px {device_name} {rows[-1][2]:8s} batch "
-                          f"{batch_size:3d}: {fps:7.2f} frames/s", flush=True)
-        del model
-        gc.collect()
+                          f"{batch_size:3d}: {fps:7.2f} frames/s, PSNR {quality:.1f} dB "
+                          "against float32", flush=True)
+                del model
+                gc.collect()
     return rows
+
+
+def _frames(model, trajectory, device, dtype) -> np.ndarray:
+    return np.concatenate(list(generate_frames(model, trajectory, batch_size=8, device=device,
+                                               dtype=dtype)))
+
+
+def psnr(reference: np.ndarray, frames: np.ndarray) -> float:
+    """Peak signal-to-noise ratio in dB of uint8 `frames` against `reference` (inf if equal)."""
+    mse = np.mean((reference.astype(np.float64) - frames.astype(np.float64)) ** 2)
+    return float("inf") if mse == 0 else float(10 * np.log10(255**2 / mse))
 
 
 def _still_features(n: int):
@@ -184,17 +216,18 @@ def write_results(comparison: list[dict], table: list[tuple]) -> Path:
              "(the same cost as the pretrained ones).", ""]
     if comparison:
         lines += ["## audiogan against a peer-style renderer (whole render, CPU, 128 px)", "",
-                  "| renderer | track | frames | frames/s | peak RSS MB | growth MB |",
-                  "| --- | --- | --- | --- | --- | --- |"]
+                  "| renderer | track | frames | frames/s | x baseline | peak RSS MB | "
+                  "growth MB |", "| --- | --- | --- | --- | --- | --- | --- |"]
         lines += [f"| {r['name']} | {r['seconds']:g} s | {r['frames']} | {r['fps']:.2f} | "
-                  f"{r['peak_mb']:.0f} | {r['growth_mb']:.0f} |" for r in comparison]
+                  f"{r.get('speed_ratio', 1.0):.2f} | {r['peak_mb']:.0f} | "
+                  f"{r['growth_mb']:.0f} |" for r in comparison]
         lines.append("")
     if table:
         lines += ["## Generation speed (frames/s of `generate_frames`)", "",
-                  "| model | device | dtype | batch | frames/s |",
-                  "| --- | --- | --- | --- | --- |"]
-        lines += [f"| biggan-deep-{r[0]} | {r[1]} | {r[2]} | {r[3]} | {r[4]:.2f} |"
-                  for r in table]
+                  "| model | device | dtype | batch | frames/s | PSNR vs float32 (dB) |",
+                  "| --- | --- | --- | --- | --- | --- |"]
+        lines += [f"| biggan-deep-{r[0]} | {r[1]} | {r[2]} | {r[3]} | {r[4]:.2f} | "
+                  f"{r[5]:.1f} |" for r in table]
         lines.append("")
     path = HERE / "RESULTS.md"
     path.write_text("\n".join(lines))
@@ -212,6 +245,7 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as scratch:
         work = Path(scratch)
+        os.environ["AUDIOGAN_CACHE"] = str(work / "cache")  # every render analyses afresh
         comparison: list[dict] = []
         if not args.table_only:
             weights = make_random_checkpoint(work / "compare", channel_width=args.width,
