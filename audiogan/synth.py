@@ -167,6 +167,8 @@ class GanVideoSynth:
                  device: str | None = None, dtype: str | None = None):
         from audiogan import generate, model
 
+        if model_string is not None and str(model_string).startswith("biggan-deep-"):
+            model_string = f"{str(model_string)[len('biggan-deep-'):]}-deep"
         if model_string is not None and model_string not in MODEL_STRINGS:
             if str(model_string).rstrip("-") in ("128", "256", "512"):
                 raise ModelLoadError(
@@ -637,7 +639,9 @@ def generate_in_tempo(gvs: GanVideoSynth, bpm: float = 120, num_beats: float = 1
         partial.unlink(missing_ok=True)
         raise
     frame_hash = digest.hexdigest()
-    (npy_dir / f".{HASH_NAME}.partial").write_text(frame_hash + "\n", encoding="utf-8")
+    # the seed's view_npy.py compares the whole file; the second line tells the viewer the fps
+    (npy_dir / f".{HASH_NAME}.partial").write_text(f"{frame_hash}\nfps={fps:g}\n",
+                                                   encoding="utf-8")
     os.replace(npy_dir / f".{HASH_NAME}.partial", npy_dir / HASH_NAME)
     frames = np.load(npy_path, mmap_mode="r")
 

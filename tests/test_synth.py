@@ -184,7 +184,7 @@ def test_seed_calls_frame_count_and_files(gvs, in_tmp):
     assert len(frames) == int(num_beats * 60 / bpm * 30) == 26
     assert frames.dtype == np.uint8 and frames.shape[1:] == (128, 228, 3)
     assert abs(frames.shape[2] / frames.shape[1] - 16 / 9) < 0.01
-    assert (in_tmp / "npys" / "last_hash.txt").read_text().strip() == result.hash
+    assert (in_tmp / "npys" / "last_hash.txt").read_text().splitlines() == [result.hash, "fps=30"]
     assert result.video.parent == Path("renders") and (in_tmp / result.video).is_file()
     assert result.video.suffix == ".gif" and len(result.video.stem) == 14  # %Y%m%d%H%M%S
     played, _ = synth.read_video(in_tmp / result.video)
@@ -212,7 +212,7 @@ def test_same_seed_same_frames_and_hash(gvs, in_tmp):
     other = generate_in_tempo(gvs, seed=12, **settings)
     assert not np.array_equal(np.asarray(other.frames), first_frames)
     assert other.hash != first_hash
-    assert (in_tmp / "npys" / "last_hash.txt").read_text().strip() == other.hash
+    assert (in_tmp / "npys" / "last_hash.txt").read_text().splitlines()[0] == other.hash
     assert not (in_tmp / "renders").exists()  # ext=None: only the npy, as in the seed
 
 
