@@ -390,9 +390,10 @@ def view_command(
     from audiogan.viewer import view
 
     stats = view(source, fps=fps, scale=scale, seconds=seconds, max_loops=max_loops,
-                 log=lambda line: err.print(line, markup=False, highlight=False))
+                 log=lambda line: err.print(line, markup=False, highlight=False,
+                                           soft_wrap=True))
     err.print(f"viewer: {stats.frames_shown} frames shown, {stats.loops} loop(s), "
-              f"{stats.reloads} reload(s)", markup=False)
+              f"{stats.reloads} reload(s)", markup=False, soft_wrap=True)
 
 
 def _version(value: bool) -> None:
