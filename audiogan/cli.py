@@ -367,7 +367,7 @@ def tempo_command(
             err.print(f"[green]done[/green]: {result.npy}"
                       + (f" and {result.video}" if result.video else ""), soft_wrap=True)
             err.print(f"  {result.n_frames} frames at {result.fps:g} fps, {width}x{height}, "
-                      f"{timing}, seed {result.seed}, {result.wall_s:.1f} s")
+                      f"{timing}, seed {result.seed}, {result.wall_s:.1f} s", soft_wrap=True)
 
 
 @app.command("view")

@@ -314,8 +314,9 @@ def _parse_axis_set(value: Any, where: str) -> tuple[int, ...]:
         except ValueError:
             raise ConfigError(f"{where}: {value!r} is not a range; write \"0:8\" (axes 0 to 7) "
                               "or a list of axes such as [0, 1, 2]") from None
-    if isinstance(value, list) and all(isinstance(v, int) for v in value):
-        return tuple(value)
+    if isinstance(value, list | tuple | range) and all(
+            isinstance(v, int | np.integer) and not isinstance(v, bool) for v in value):
+        return tuple(int(v) for v in value)
     raise ConfigError(f"{where}: {value!r} is not an axis set; write \"0:8\" or [0, 1, 2]")
 
 
@@ -354,11 +355,6 @@ def load_tempo_preset(name_or_file: str | Path) -> dict[str, Any]:
     if unknown:
         raise ConfigError(f"preset {path}: unknown key {unknown[0]!r} in [tempo]; allowed: "
                           f"{', '.join(sorted(_TEMPO_KEYS))}")
-    if "axis_sets" in values:
-        if not isinstance(values["axis_sets"], list):
-            raise ConfigError(f"preset {path}: axis_sets must be a list of sets")
-        values["axis_sets"] = [_parse_axis_set(v, f"preset {path}: axis_sets")
-                               for v in values["axis_sets"]]
     return values
 
 
@@ -415,7 +411,10 @@ def _validate(values: dict[str, Any]) -> TempoConfig:
     if not v["classes"] and not v["random_label"]:
         raise ConfigError("classes is empty: give at least one ImageNet class, or "
                           "random_label")
-    axis_sets = tuple(tuple(int(a) for a in s) for s in v["axis_sets"])
+    if not isinstance(v["axis_sets"], list | tuple):
+        raise ConfigError(f"axis_sets must be a list of sets such as [\"0:8\", \"8:16\"], got "
+                          f"{v['axis_sets']!r}")
+    axis_sets = tuple(_parse_axis_set(s, "axis_sets") for s in v["axis_sets"])
     for axes in axis_sets:
         bad = [a for a in axes if not 0 <= a < 128]
         if bad:
