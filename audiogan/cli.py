@@ -288,7 +288,8 @@ def test_checkpoint_command(
 def tempo_command(
     bpm: Annotated[float | None, typer.Option(help="Tempo in beats per minute [default: 120].",
                                               show_default=False)] = None,
-    beats: Annotated[float | None, typer.Option(help="Number of beats to render [default: 16].",
+    beats: Annotated[float | None, typer.Option("--beats", "--num-beats",
+                                                help="Number of beats to render [default: 16].",
                                                 show_default=False)] = None,
     classes: Annotated[str | None, typer.Option(
         "--classes", "-c", help="ImageNet classes of the class vector, ids or names: "
