@@ -40,6 +40,7 @@ __all__ = [
     "TempoConfig",
     "TempoResult",
     "fit_to_ratio",
+    "generate",
     "generate_in_tempo",
     "interpolate",
     "load_tempo_preset",
@@ -50,6 +51,7 @@ __all__ = [
     "tempo_trajectory",
     "triangle",
     "truncated_z_sample",
+    "write_gif",
 ]
 
 TAU = 2 * np.pi
@@ -196,6 +198,11 @@ class GanVideoSynth:
     def vocab_size(self) -> int:
         """Length of a class vector (1000 ImageNet classes)."""
         return int(self.model.config.num_classes)
+
+    def write_gif(self, ims: np.ndarray, duration: float, out_dir: str | Path = "renders",
+                  fps: float = 20, ext: str = ".gif") -> Path:
+        """The seed's method: `ims` over `duration` seconds to ``out_dir/<timestamp><ext>``."""
+        return write_gif(ims, duration=duration, fps=fps, fname=_render_path(Path(out_dir), ext))
 
     def _class_vectors(self, ys: Any, num: int) -> np.ndarray:
         ys = np.asarray(ys)
@@ -521,7 +528,7 @@ def _render_path(folder: Path, ext: str) -> Path:
     return target
 
 
-def write_gif(frames: np.ndarray, path: Path, fps: float) -> None:
+def _write_gif_file(frames: np.ndarray, path: Path, fps: float) -> None:
     """An endlessly looping GIF, written under a temporary name and renamed when done."""
     from PIL import Image
 
@@ -572,7 +579,7 @@ def generate_in_tempo(gvs: GanVideoSynth, bpm: float = 120, num_beats: float = 1
     takes the tempo and first beat from a song instead of `bpm`, renders its length, and
     muxes it into the ``.mp4``.
     """
-    from audiogan.encode import AudioTrack, VideoWriter, temporary_path
+    from audiogan.encode import AudioTrack, temporary_path
 
     started = time.perf_counter()
     if ext not in (None, ".gif", ".mp4", ".npy"):
@@ -652,16 +659,63 @@ def generate_in_tempo(gvs: GanVideoSynth, bpm: float = 120, num_beats: float = 1
             raise EncodeError(f"cannot create {render_dir} ({exc.strerror})") from None
         video = _render_path(render_dir, ext)
         if ext == ".gif":
-            write_gif(frames, video, fps)
+            _write_gif_file(frames, video, fps)
         else:
-            height, width = shape[:2]
-            with VideoWriter(video, size=(width, height), fps=fps, audio=track) as writer:
-                step = 64
-                for first in range(0, len(frames), step):
-                    writer.write(np.asarray(frames[first:first + step]))
+            _write_video(frames, video, fps, track)
     return TempoResult(frames=frames, npy=npy_path, hash=frame_hash, video=video, seed=int(seed),
                        bpm=float(bpm), fps=float(fps), first_beat_s=first_beat_s,
                        wall_s=time.perf_counter() - started)
+
+
+def _write_video(frames: np.ndarray, path: Path, fps: float, audio: Any = None) -> None:
+    from audiogan.encode import VideoWriter
+
+    frames = fit_to_ratio(frames, frames.shape[2] / frames.shape[1])  # even sides for H.264
+    height, width = frames.shape[1:3]
+    with VideoWriter(path, size=(width, height), fps=fps, audio=audio) as writer:
+        for first in range(0, len(frames), 64):
+            writer.write(np.ascontiguousarray(frames[first:first + 64]))
+
+
+def write_gif(ims: np.ndarray, duration: float = 4, fps: float = 30,
+              fname: str | Path = "ani.gif") -> Path:
+    """The seed's writer: `ims` (n, H, W, 3) stretched over `duration` seconds at `fps`, to a
+    ``.gif`` or ``.mp4`` by the name's suffix."""
+    ims = np.asarray(ims)
+    fname = Path(fname)
+    if fname.suffix not in (".gif", ".mp4"):
+        raise ConfigError(f"fname must end in .gif or .mp4, got {fname}")
+    if ims.ndim != 4 or len(ims) == 0 or ims.dtype != np.uint8:
+        raise ConfigError(f"ims must be uint8 frames (n, H, W, 3), got {ims.dtype} {ims.shape}")
+    count = max(1, round(duration * fps))
+    picked = ims[(np.arange(count) * len(ims) / count).astype(int)]
+    fname.parent.mkdir(parents=True, exist_ok=True)
+    if fname.suffix == ".gif":
+        _write_gif_file(picked, fname, fps)
+    else:
+        _write_video(picked, fname, fps)
+    return fname
+
+
+def generate(gan_video_synth: GanVideoSynth, fps: float = 30, *, seed: int | None = None,
+             out_dir: str | Path = "renders", ext: str = ".gif") -> Path:
+    """The seed's first demo: one second of z circling around a random point, class 309,
+    written to ``renders/<timestamp>.gif``."""
+    gvs = gan_video_synth
+    if seed is None:
+        seed = int(datetime.now().strftime("%f"))
+    num = int(fps)
+    y = np.zeros((1, gvs.vocab_size), dtype=np.float32)
+    y[0, 309] = 0.9
+    zs = np.repeat(truncated_z_sample(1, gvs.dim_z, 1, seed), num, axis=0)
+    for turns, magnitude, sines, cosines in ((1, 1.0, range(0, 32), range(110, 120)),
+                                             (2, 0.8, range(70, 80), range(80, 90)),
+                                             (4, 0.7, range(100, 110), range(32, 64))):
+        phase = np.linspace(0, turns * TAU, num=num)
+        zs[:, list(sines)] += np.sin(phase)[:, None] * magnitude
+        zs[:, list(cosines)] += np.cos(phase)[:, None] * magnitude
+    ims = gvs.sample(zs, np.repeat(y, num, axis=0), truncation=1)
+    return write_gif(ims, duration=1, fps=fps, fname=_render_path(Path(out_dir), ext))
 
 
 def generate_from_config(gvs: GanVideoSynth, config: TempoConfig, **kwargs: Any) -> TempoResult:

@@ -237,3 +237,17 @@ def test_bad_arguments(gvs, in_tmp):
     with pytest.raises(ConfigError, match="classes must be ImageNet ids"):
         generate_in_tempo(gvs, classes=[1000], seed=0)
     assert not (in_tmp / "npys").exists()
+
+
+def test_seed_demo_and_writers(gvs, in_tmp):
+    """The seed's other names: `generate(gvs)`, `gvs.write_gif`, `write_gif`."""
+    demo = generate(gvs, fps=6, seed=2)  # noqa: F405
+    played, fps = synth.read_video(in_tmp / demo)
+    assert demo.parent == Path("renders") and demo.suffix == ".gif"
+    assert played.shape == (6, 128, 128, 3)
+    frames = np.random.default_rng(0).integers(0, 256, (4, 18, 32, 3), dtype=np.uint8)
+    clip = gvs.write_gif(frames, duration=2, fps=5, ext=".mp4")
+    played, fps = synth.read_video(in_tmp / clip)
+    assert (fps, len(played)) == (5, 10)  # 4 frames stretched over 2 s at 5 fps
+    assert write_gif(frames, duration=1, fps=4, fname="x/ani.gif") == Path("x/ani.gif")  # noqa: F405
+    assert len(synth.read_video(in_tmp / "x" / "ani.gif")[0]) == 4
