@@ -596,6 +596,15 @@ def generate_in_tempo(gvs: GanVideoSynth, bpm: float = 120, num_beats: float = 1
     if len(lengths) > 1:
         raise ConfigError("axis_sets, magnitudes, periods and funcs must have one entry per "
                           f"axis set, got lengths {[None if s is None else len(s) for s in sets]}")
+    if not 0 < truncation <= 1:
+        raise ConfigError(f"truncation must be in (0, 1], got {truncation}")
+    if not y_scale > 0:
+        raise ConfigError(f"y_scale must be positive, got {y_scale}")
+    for axes in axis_sets or []:
+        bad_axes = [a for a in (axes or []) if not 0 <= int(a) < gvs.dim_z]
+        if bad_axes:
+            raise ConfigError(f"axis_sets: axis {bad_axes[0]} is outside the noise vector; "
+                              f"axes are 0 to {gvs.dim_z - 1}")
     if not random_label:
         bad = [c for c in classes if not 0 <= int(c) < gvs.vocab_size]
         if bad or not len(classes):

@@ -236,6 +236,11 @@ def test_bad_arguments(gvs, in_tmp):
         generate_in_tempo(gvs, ext=".avi", seed=0)
     with pytest.raises(ConfigError, match="classes must be ImageNet ids"):
         generate_in_tempo(gvs, classes=[1000], seed=0)
+    with pytest.raises(ConfigError, match="axis 128 is outside the noise vector"):
+        generate_in_tempo(gvs, axis_sets=[[0, 128]], magnitudes=[1], periods=[1],
+                          funcs=[np.sin], seed=0)
+    with pytest.raises(ConfigError, match="truncation must be in \\(0, 1\\]"):
+        generate_in_tempo(gvs, truncation=0, seed=0)
     assert not (in_tmp / "npys").exists()
 
 
