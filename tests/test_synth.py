@@ -177,13 +177,31 @@ def test_trajectory_starts_on_the_first_beat():
 
 # --- tempo mode: renders ----------------------------------------------------------------------
 
-def test_seed_calls_frame_count_and_files(gvs, in_tmp):
+def test_seed_readme_as_written(tiny_weights, in_tmp, monkeypatch):
+    """The seed README's steps 2-4 with calls.py's parameters: `GanVideoSynth()`, then
+    `generate_in_tempo(...)` with bpm 135 and 16 beats, then npys/out.npy."""
+    monkeypatch.setenv("AUDIOGAN_WEIGHTS", str(tiny_weights))
+    gvs = GanVideoSynth()
+    bpm, num_beats, classes = 135, 16, [398, 402]
+    settings = {**CALLS, "classes": classes}
+    generate_in_tempo(gvs, bpm=bpm, magnitudes=settings["magnitudes"], funcs=settings["funcs"],
+                      axis_sets=settings["axis_sets"], random_label=settings["random_label"],
+                      classes=classes, quantize_label=settings["quantize_label"],
+                      y_scale=settings["y_scale"], periods=settings["periods"],
+                      num_beats=num_beats)
+    frames = np.load(in_tmp / "npys" / "out.npy")
+    assert len(frames) == int(num_beats * 60 / bpm * 30) == 213
+    assert frames.dtype == np.uint8 and frames.shape[1:] == (128, 228, 3)
+    assert abs(frames.shape[2] / frames.shape[1] - 16 / 9) < 0.01
+    assert synth.motion(frames)[1:].min() > 0  # it moves on every frame
+    assert not (in_tmp / "renders").exists()  # no ext: only the npy, as in the seed
+
+
+def test_gif_render_plays(gvs, in_tmp):
     bpm, num_beats = 135, 2
     result = generate_in_tempo(gvs, bpm=bpm, num_beats=num_beats, ext=".gif", seed=7, **CALLS)
     frames = np.load(in_tmp / "npys" / "out.npy")
     assert len(frames) == int(num_beats * 60 / bpm * 30) == 26
-    assert frames.dtype == np.uint8 and frames.shape[1:] == (128, 228, 3)
-    assert abs(frames.shape[2] / frames.shape[1] - 16 / 9) < 0.01
     assert (in_tmp / "npys" / "last_hash.txt").read_text().splitlines() == [result.hash, "fps=30"]
     assert result.video.parent == Path("renders") and (in_tmp / result.video).is_file()
     assert result.video.suffix == ".gif" and len(result.video.stem) == 14  # %Y%m%d%H%M%S
