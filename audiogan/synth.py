@@ -371,7 +371,8 @@ def resolve_tempo_config(preset: str | Path | None = None, **options: Any) -> Te
     values.update({k: v for k, v in options.items() if v is not None})
     unknown = sorted(set(values) - _TEMPO_KEYS)
     if unknown:
-        raise ConfigError(f"unknown tempo option {unknown[0]!r}")
+        raise ConfigError(f"unknown tempo setting {unknown[0]!r}; known: "
+                          f"{', '.join(sorted(_TEMPO_KEYS))}")
     return _validate(values)
 
 
@@ -400,8 +401,9 @@ def _validate(values: dict[str, Any]) -> TempoConfig:
                 values[key] = [fill] * n_given
         if "funcs" not in values and n_given != 10:
             values["funcs"] = ["sin"] * n_given
-        if "phases" not in values and "funcs" in values:
-            values["phases"] = [0.0] * n_given
+    if "funcs" in values and "phases" not in values and isinstance(values["funcs"], list | tuple):
+        # the default phases belong to the default functions
+        values["phases"] = [0.0] * len(values["funcs"])
     v.update(values)
     for key, low, high, low_open in (("bpm", 0, 1000, True), ("num_beats", 0, 10000, True),
                                      ("y_scale", 0, 100, True), ("truncation", 0, 1, True),

@@ -68,6 +68,7 @@ def test_precedence_and_validation(tmp_path):
                       'periods = [1, 3]\n')
     config = resolve_tempo_config(custom)
     assert config.axis_sets == ((0, 1, 2, 3), (9, 12)) and config.magnitudes == (1.0, 1.0)
+    assert resolve_tempo_config(funcs=["cos"] * 10).phases == (0.0,) * 10
     for bad, message in (
         ({"funcs": ["sine"] * 10}, "unknown function 'sine'; choose one of sin, cos, saw"),
         ({"periods": [1, 2]}, "periods has 2 entries but axis_sets has 10"),
