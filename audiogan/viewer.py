@@ -2,7 +2,7 @@
 
 As gan-video-synth's ``view_npy.py`` did, the viewer checks at the end of every loop whether
 the .npy has changed on disk (``last_hash.txt`` beside it, written by `generate_in_tempo`
-after the array is in place; else the file's size and time) and, if so, plays the new frames
+after the array is in place, or the file's size and time) and, if so, plays the new frames
 from the next loop on. So one process renders with ``generate_in_tempo(...)`` or ``audiogan
 tempo`` while another shows the latest loop. ``q``, Esc, closing the window or Ctrl-C quit.
 
@@ -12,6 +12,7 @@ Needs pygame (``pip install 'audiogan[view]'``). Without a screen it runs with
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import time
@@ -60,18 +61,18 @@ def _npy_fps(source: Path) -> float | None:
 
 
 def signature(source: Path) -> tuple:
-    """What changes when a new version of `source` lands: its hash file, else size and time."""
-    hash_file = _hash_file(source)
-    if source.suffix == ".npy" and hash_file.is_file():
-        try:
-            return ("hash", hash_file.read_text("utf-8"))
-        except (OSError, UnicodeDecodeError):
-            pass
+    """What changes when a new version of `source` lands: its size and time, and for a .npy
+    the hash file beside it (the seed's signal, also written by hand-made renders)."""
     try:
         stat = source.stat()
+        found: tuple = (stat.st_size, stat.st_mtime_ns)
     except OSError:
-        return ("missing",)
-    return ("stat", stat.st_size, stat.st_mtime_ns)
+        found = ("missing",)
+    hash_file = _hash_file(source)
+    if source.suffix == ".npy" and hash_file.is_file():
+        with contextlib.suppress(OSError, UnicodeDecodeError):
+            found += (hash_file.read_text("utf-8"),)
+    return found
 
 
 def load_frames(source: str | Path) -> tuple[np.ndarray, float | None]:
