@@ -178,14 +178,19 @@ class GanVideoSynth:
                     f"'{str(model_string).rstrip('-')}-deep'")
             raise ModelLoadError(f"unknown model {model_string!r}: choose one of "
                                  f"{', '.join(repr(m) for m in MODEL_STRINGS)}")
+        device, dtype = device or "auto", dtype or "auto"
+        if device not in ("auto", "cpu", "cuda") and not str(device).startswith("cuda:"):
+            raise ConfigError(f"device must be auto, cpu or cuda, got {device!r}")
+        if dtype not in generate.DTYPES:
+            raise ConfigError(f"dtype must be one of {', '.join(generate.DTYPES)}, got {dtype!r}")
         if weights is None and os.environ.get(WEIGHTS_ENV):
             weights = os.environ[WEIGHTS_ENV]
         if weights is None and model_string is None:
             model_string = "512-deep"
         name = MODEL_STRINGS[model_string] if model_string is not None else None
         self.model = model.load_biggan(name, weights)
-        self.device = generate.pick_device(device or "auto")
-        self.dtype = generate.pick_dtype(dtype or "auto", self.device)
+        self.device = generate.pick_device(device)
+        self.dtype = generate.pick_dtype(dtype, self.device)
         self.resolution = int(self.model.config.output_dim)
         self.model_string = f"{self.resolution}-deep"
 

@@ -111,6 +111,8 @@ def test_model_strings(tiny_weights, monkeypatch):
     gvs = GanVideoSynth()
     assert (gvs.dim_z, gvs.vocab_size, gvs.model_string) == (128, 1000, "128-deep")
     assert GanVideoSynth("128-deep").resolution == 128
+    with pytest.raises(ConfigError, match="device must be auto, cpu or cuda, got 'gpu'"):
+        GanVideoSynth(device="gpu")
 
 
 def test_sample_takes_ids_or_vectors(gvs):
