@@ -440,7 +440,6 @@ def _validate(values: dict[str, Any]) -> TempoConfig:
     v["periods"] = _number_list(v, "periods", n)
     if any(p <= 0 for p in v["periods"]):
         raise ConfigError(f"periods must be positive numbers of beats, got {list(v['periods'])}")
-    v["phases"] = _number_list(v, "phases", n)
     funcs = tuple(str(f) for f in v["funcs"])
     if len(funcs) != n:
         raise ConfigError(f"funcs has {len(funcs)} entries but axis_sets has {n}; give one "
@@ -450,6 +449,7 @@ def _validate(values: dict[str, Any]) -> TempoConfig:
             raise ConfigError(f"funcs: unknown function {name!r}; choose one of "
                               "sin, cos, saw, square, triangle")
     v["funcs"] = funcs
+    v["phases"] = _number_list(v, "phases", n)
     if v["ext"] is not None and v["ext"] not in (".gif", ".mp4", ".npy"):
         raise ConfigError(f"ext must be .gif, .mp4 or .npy, got {v['ext']!r}")
     if v["seed"] is not None and not (isinstance(v["seed"], int) and 0 <= v["seed"] < 2**32):
