@@ -10,6 +10,7 @@ a traceback means a bug.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import signal
 import sys
@@ -52,7 +53,7 @@ app = typer.Typer(
 err = Console(stderr=True, highlight=False)
 out = Console(highlight=False)
 
-COMMANDS = ("render", "analyze", "classes", "presets", "test-checkpoint")
+COMMANDS = ("render", "analyze", "classes", "presets", "test-checkpoint", "tempo", "view")
 
 
 class _RateColumn(ProgressColumn):
@@ -283,6 +284,119 @@ def test_checkpoint_command(
               f"in {time.perf_counter() - started:.1f} s")
 
 
+@app.command("tempo")
+def tempo_command(
+    bpm: Annotated[float | None, typer.Option(help="Tempo in beats per minute [default: 120].",
+                                              show_default=False)] = None,
+    beats: Annotated[float | None, typer.Option("--beats", "--num-beats",
+                                                help="Number of beats to render [default: 16].",
+                                                show_default=False)] = None,
+    classes: Annotated[str | None, typer.Option(
+        "--classes", "-c", help="ImageNet classes of the class vector, ids or names: "
+        "--classes 398 402 [default: 309].", show_default=False)] = None,
+    y_scale: Annotated[float | None, typer.Option(
+        help="Norm of the class vector; above 7-8 the pictures get abstract [default: 1].",
+        show_default=False)] = None,
+    truncation: Annotated[float | None, typer.Option(
+        help="BigGAN truncation in (0, 1] [default: 1].", show_default=False)] = None,
+    random_label: Annotated[bool, typer.Option(
+        "--random-label", help="A random class vector instead of --classes.")] = False,
+    quantize_label: Annotated[bool, typer.Option(
+        "--quantize-label", help="Class vector entries to 1 above 0.5, else 0.")] = False,
+    ext: Annotated[str | None, typer.Option(
+        help="Also write renders/<timestamp>.gif or .mp4; .npy writes only npys/out.npy "
+        "[default: .gif, .mp4 with --audio].", show_default=False)] = None,
+    audio: Annotated[Path | None, typer.Option(
+        help="A song: take its tempo and first beat instead of --bpm, render its length and "
+        "mux it into the mp4.", show_default=False)] = None,
+    preset: Annotated[str | None, typer.Option(
+        help="A tempo preset (tempo-smooth, tempo-rampy) or a .toml file with a [tempo] "
+        "table: axis sets, functions, periods, magnitudes.", show_default=False)] = None,
+    model: Annotated[str | None, typer.Option(
+        help="128-deep, 256-deep or 512-deep [default: 512-deep, or what --weights holds].",
+        show_default=False)] = None,
+    weights: Annotated[Path | None, typer.Option(
+        help="A folder with config.json and pytorch_model.bin [default: $AUDIOGAN_WEIGHTS, "
+        "else the pretrained weights].", show_default=False)] = None,
+    num_samples: Annotated[int, typer.Option(
+        help="Render this many, with seeds S, S+1, ...", min=1)] = 1,
+    seed: Annotated[int | None, typer.Option(
+        help="Same seed, same frames [default: from the clock, printed].",
+        show_default=False)] = None,
+    fps: Annotated[float | None, typer.Option(help="Frames per second [default: 30].",
+                                              show_default=False)] = None,
+    device: Annotated[str | None, typer.Option(help="auto, cpu or cuda [default: auto].",
+                                               show_default=False)] = None,
+    batch_size: Annotated[int | None, typer.Option(
+        help="Frames per model call [default: by device and size].", show_default=False)] = None,
+    set_: Annotated[list[str] | None, typer.Option(
+        "--set", help="Any tempo preset key, e.g. --set 'periods=[1, 2]' (repeatable).",
+        show_default=False)] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress, no summary.")
+                     ] = False,
+) -> None:
+    """Render frames that pulse at a tempo, as gan-video-synth's generate_in_tempo did:
+    npys/out.npy (for `audiogan view`) and renders/<timestamp>.gif or .mp4."""
+    from audiogan.synth import GanVideoSynth, generate_from_config, resolve_tempo_config
+
+    if ext is None:
+        ext = ".mp4" if audio is not None else ".gif"
+    if audio is not None and ext != ".mp4":
+        raise AudioganError(f"--audio needs --ext .mp4 (a {ext} has no sound track)")
+    options: dict[str, Any] = _parse_sets(set_)
+    given = {"bpm": bpm, "num_beats": beats, "y_scale": y_scale, "truncation": truncation,
+             "random_label": random_label or None, "quantize_label": quantize_label or None,
+             "ext": ext, "fps": fps, "seed": seed, "batch_size": batch_size,
+             "classes": [classes] if classes is not None else None}
+    options.update({k: v for k, v in given.items() if v is not None})
+    config = resolve_tempo_config(preset, **options)
+    if audio is not None and not Path(audio).is_file():
+        raise AudioganError(f"--audio {audio}: no such file")
+    gvs = GanVideoSynth(model, weights=weights, device=device)
+    first_seed = config.seed
+    for n in range(num_samples):
+        sample = config
+        if first_seed is not None:
+            sample = dataclasses.replace(config, seed=(first_seed + n) % 2**32)
+        with _Reporter(enabled=not quiet) as reporter:
+            result = generate_from_config(gvs, sample, audio=audio, progress=reporter)
+        if not quiet:
+            height, width = result.frames.shape[1:3]
+            timing = (f"{result.bpm:.1f} BPM from {audio.name}, first beat at "
+                      f"{result.first_beat_s:.2f} s" if audio is not None
+                      else f"{result.bpm:g} BPM")
+            err.print(f"[green]done[/green]: {result.npy}"
+                      + (f" and {result.video}" if result.video else ""), soft_wrap=True)
+            err.print(f"  {result.n_frames} frames at {result.fps:g} fps, {width}x{height}, "
+                      f"{timing}, seed {result.seed}, {result.wall_s:.1f} s", soft_wrap=True)
+
+
+@app.command("view")
+def view_command(
+    source: Annotated[Path, typer.Argument(
+        help="npys/out.npy (reloaded when a new render lands) or a video file.")
+                      ] = Path("npys/out.npy"),
+    fps: Annotated[float | None, typer.Option(
+        help="Playback rate [default: the video's, 30 for a .npy].", show_default=False)] = None,
+    scale: Annotated[float, typer.Option(help="Window size relative to the frames.")] = 1.0,
+    seconds: Annotated[float | None, typer.Option(
+        help="Quit after this many seconds [default: run until q or Ctrl-C].",
+        show_default=False)] = None,
+    max_loops: Annotated[int | None, typer.Option(
+        help="Quit after this many loops [default: run until q or Ctrl-C].",
+        show_default=False)] = None,
+) -> None:
+    """Play frames in a window, looping; a new npys/out.npy takes over at the end of the loop,
+    as gan-video-synth's view_npy.py did. q, Esc or Ctrl-C quits."""
+    from audiogan.viewer import view
+
+    stats = view(source, fps=fps, scale=scale, seconds=seconds, max_loops=max_loops,
+                 log=lambda line: err.print(line, markup=False, highlight=False,
+                                           soft_wrap=True))
+    err.print(f"viewer: {stats.frames_shown} frames shown, {stats.loops} loop(s), "
+              f"{stats.reloads} reload(s)", markup=False, soft_wrap=True)
+
+
 def _version(value: bool) -> None:
     if value:
         from audiogan import __version__
@@ -320,7 +434,7 @@ def normalise_argv(argv: list[str]) -> list[str]:
         token = argv[i]
         result.append(token)
         i += 1
-        if token in ("--classes", "-c") and argv[0] == "render":
+        if token in ("--classes", "-c") and argv[0] in ("render", "tempo"):
             values = []
             while i < len(argv) and not argv[i].startswith("-") and not _looks_like_song(argv[i]):
                 values.append(argv[i])

@@ -139,6 +139,9 @@ def load_preset(name_or_file: str | Path) -> dict[str, dict[str, Any]]:
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"preset {path} is not valid TOML: {exc}") from None
     known = {"render", "mapping"}
+    if "tempo" in data:
+        raise ConfigError(f"preset {path} is a tempo preset: use it with "
+                          f"`audiogan tempo --preset {path.stem}`")
     for table, values in data.items():
         if table not in known or not isinstance(values, dict):
             raise ConfigError(

@@ -8,6 +8,7 @@ __all__ = [
     "AudioganError",
     "AudioLoadError",
     "ConfigError",
+    "DisplayError",
     "EncodeError",
     "ModelLoadError",
 ]
@@ -31,3 +32,7 @@ class ModelLoadError(AudioganError):
 
 class EncodeError(AudioganError):
     """ffmpeg could not write the video."""
+
+
+class DisplayError(AudioganError):
+    """There is no screen (or no pygame) to show the viewer's window on."""
