@@ -14,11 +14,12 @@ from dataclasses import dataclass
 import librosa
 import numpy as np
 
-from audiogan.beats import BeatGrid, track_grid
+from audiogan.beats import BeatGrid, tempo_at, track_grid
+from audiogan.structure import Sections, bar_features, segment
 from audiogan.types import Features
 
-__all__ = ["HopFeatures", "analyze", "beat_grid", "global_tempo", "hop_features", "sample_at_frames",
-           "track_beats"]
+__all__ = ["HopFeatures", "analyze", "beat_grid", "global_tempo", "hop_features",
+           "sample_at_frames", "song_sections", "track_beats"]
 
 SILENCE_DB = -100.0
 N_MFCC = 13
@@ -243,8 +244,9 @@ def beat_grid(hop: HopFeatures) -> BeatGrid:
     onset[:EDGE_HOPS] = 0.0
     # an onset frame's flux belongs half a hop earlier (see `hop_features`), and the flux
     # of a hit peaks about half a hop after its leading edge
-    return track_grid(onset, hop.onset_low, hop.chroma_flux(), hop.rms, fps=hop.fps,
-                      global_bpm=bpm, delay_s=hop.hop_length / hop.sr)
+    return track_grid(onset, hop.onset_low, hop.chroma, hop.rms, fps=hop.fps,
+                      chroma_fps=hop.sr / hop.chroma_hop_length, global_bpm=bpm,
+                      delay_s=hop.hop_length / hop.sr)
 
 
 def track_beats(hop: HopFeatures) -> tuple[float, np.ndarray]:
@@ -275,8 +277,28 @@ def _bin_by_frame(values: np.ndarray, frame_of_hop: np.ndarray, n_frames: int,
     return out
 
 
+def song_sections(hop: HopFeatures, downbeats_s: np.ndarray) -> Sections:
+    """Sections of the song on its bar lines (2 s blocks without a grid)."""
+    duration = hop.duration_s
+    inner = np.asarray(downbeats_s, dtype=np.float64)
+    if len(inner) >= 2:
+        # a lead-in or tail shorter than half a bar belongs to the bar beside it
+        bar = float(np.median(np.diff(inner)))
+        inner = inner[(inner > 0.5 * bar) & (inner < duration - 0.5 * bar)]
+    if len(inner) < 2:
+        inner = np.arange(2.0, duration - 0.1, 2.0)
+    edges = np.concatenate([[0.0], inner, [duration]])
+    if len(hop.onset) == 0:
+        return Sections(np.array([[0.0, duration]]), np.array(["A"]))
+    rows = bar_features(edges, fps=hop.fps, chroma=hop.chroma,
+                        chroma_fps=hop.sr / hop.chroma_hop_length, mfcc=hop.mfcc,
+                        onset=hop.onset, rms=hop.rms)
+    return segment(edges, rows, duration_s=duration)
+
+
 def sample_at_frames(hop: HopFeatures, *, fps: float, tempo_bpm: float,
-                     beats_s: np.ndarray) -> Features:
+                     beats_s: np.ndarray, grid: BeatGrid | None = None,
+                     sections: Sections | None = None) -> Features:
     """Sample the hop features once at the video frame times ``t = i / fps``.
 
     Frame ``i`` stands for the interval ``[t - 0.5 / fps, t + 0.5 / fps)``: onset strength
@@ -310,6 +332,13 @@ def sample_at_frames(hop: HopFeatures, *, fps: float, tempo_bpm: float,
     chroma = np.where(top > 1e-10, chroma / np.maximum(top, 1e-10), 0.0)
 
     peak_dbfs = 20 * np.log10(hop.peak) if hop.peak > 0 else -np.inf
+    extra = {}
+    if grid is not None:
+        extra.update(downbeats_s=grid.downbeats_s, meter=grid.meter,
+                     tempo_curve=tempo_at(grid.beats_s, np.arange(n_frames) / fps
+                                          ).astype(np.float32))
+    if sections is not None:
+        extra.update(sections_s=sections.bounds_s, section_labels=sections.labels)
     return Features(
         fps=float(fps),
         duration_s=hop.duration_s,
@@ -320,6 +349,7 @@ def sample_at_frames(hop: HopFeatures, *, fps: float, tempo_bpm: float,
         loudness_db=loudness_db.astype(np.float32),
         chroma=chroma.astype(np.float32),
         peak_dbfs=float(peak_dbfs),
+        **extra,
     )
 
 
@@ -336,4 +366,6 @@ def analyze(
         blocks = [blocks]
     hop = hop_features(blocks, sr=sr, hop_length=hop_length, progress=progress)
     grid = beat_grid(hop)
-    return sample_at_frames(hop, fps=fps, tempo_bpm=grid.tempo_bpm, beats_s=grid.beats_s)
+    sections = song_sections(hop, grid.downbeats_s)
+    return sample_at_frames(hop, fps=fps, tempo_bpm=grid.tempo_bpm, beats_s=grid.beats_s,
+                            grid=grid, sections=sections)

@@ -259,19 +259,38 @@ def _trim_ends(frames: np.ndarray, envelope: np.ndarray, ratio: float = 0.2) -> 
     return frames[strong[0]:strong[-1] + 1]
 
 
-def track_grid(onset: np.ndarray, onset_low: np.ndarray, harmonic: np.ndarray,
-               rms: np.ndarray, *, fps: float, global_bpm: float,
+def _beat_chroma_change(chroma: np.ndarray, chroma_fps: float,
+                        beats_s: np.ndarray) -> np.ndarray:
+    """Per beat, the cosine distance between the mean chroma of the beat and of the one
+    before it (0 for the first): chords change on bar lines."""
+    if len(chroma) == 0 or len(beats_s) == 0:
+        return np.zeros(len(beats_s))
+    chroma = np.asarray(chroma, dtype=np.float64)
+    edges = np.round(np.append(beats_s, beats_s[-1] + np.median(np.diff(beats_s))
+                               if len(beats_s) > 1 else beats_s[-1] + 0.5) * chroma_fps)
+    edges = np.clip(edges.astype(np.int64), 0, len(chroma))
+    cumulative = np.concatenate([np.zeros((1, 12)), np.cumsum(chroma, axis=0)])
+    means = cumulative[edges[1:]] - cumulative[edges[:-1]]
+    unit = means / np.maximum(np.linalg.norm(means, axis=1, keepdims=True), 1e-12)
+    change = np.zeros(len(beats_s))
+    change[1:] = 1.0 - (unit[1:] * unit[:-1]).sum(axis=1)
+    return change
+
+
+def track_grid(onset: np.ndarray, onset_low: np.ndarray, chroma: np.ndarray,
+               rms: np.ndarray, *, fps: float, chroma_fps: float, global_bpm: float,
                delay_s: float = 0.0) -> BeatGrid:
     """The beat grid of a song from its hop-rate envelopes (all shape (F,), rate `fps`).
 
-    `harmonic` is the chroma flux, `rms` the level of each hop; `delay_s` is subtracted from
-    every time (the onset envelope's own lag).
+    `chroma` (shape (F2, 12), rate `chroma_fps`) gives the chord changes that mark bar
+    lines, `rms` the level of each hop; `delay_s` is subtracted from every time (the onset
+    envelope's own lag).
     """
     empty = BeatGrid(np.zeros(0), np.zeros(0), 0, 0.0)
     onset = np.asarray(onset, dtype=np.float64)
     if len(onset) < 8 or not np.any(onset > 0) or global_bpm <= 0:
         return empty
-    envelope = tracking_envelope(onset, harmonic, fps=fps)
+    envelope = tracking_envelope(onset, None, fps=fps)
     period = local_period(envelope, fps=fps, global_bpm=global_bpm)
     frames = _trim_ends(dp_beats(envelope, period), envelope)
     # silence keeps no beats: the level around each beat against the song's loud parts
@@ -285,14 +304,7 @@ def track_grid(onset: np.ndarray, onset_low: np.ndarray, harmonic: np.ndarray,
         return empty
     beats_s = np.maximum(frames / fps - delay_s, 0.0)
     accent = _peak_near(np.asarray(onset_low, dtype=np.float64), frames, 2)
-    # harmonic change into each beat: the chroma flux summed over the beat's first half
-    harmonic = np.asarray(harmonic, dtype=np.float64)
-    cumulative = np.concatenate([[0.0], np.cumsum(harmonic)])
-    typical = int(np.median(np.diff(frames))) if len(frames) > 1 else 1
-    gaps = np.diff(frames, append=frames[-1] + typical)
-    starts = np.clip(frames - 2, 0, len(harmonic))
-    ends = np.clip(frames + np.maximum(gaps // 2, 1), 0, len(harmonic))
-    change = cumulative[ends] - cumulative[starts]
+    change = _beat_chroma_change(chroma, chroma_fps, beats_s + delay_s)
     downbeats_s, meter = find_downbeats(beats_s, accent, change)
     tempo = float(np.median(60.0 / np.diff(beats_s))) if len(beats_s) > 1 else 0.0
     return BeatGrid(beats_s=beats_s, downbeats_s=downbeats_s, meter=meter, tempo_bpm=tempo)

@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 from typing import Annotated, Any
 
+import numpy as np
 import typer
 from rich.console import Console
 from rich.progress import (
@@ -194,6 +195,16 @@ def render_command(
                   f"{result.minutes_per_minute:.2f} min per minute of music")
 
 
+def _tempo_curve(features: Any) -> list[list[float]]:
+    """[time s, BPM] pairs, one per beat: the tempo the grid has there."""
+    curve = features.tempo_curve
+    if len(curve) == 0:
+        return []
+    frames = np.clip(np.round(features.beats_s * features.fps).astype(int), 0, len(curve) - 1)
+    return [[round(float(t), 3), round(float(curve[f]), 2)]
+            for t, f in zip(features.beats_s, frames, strict=True)]
+
+
 @app.command("analyze")
 def analyze_command(
     song: Annotated[Path, typer.Argument(help="The song to analyse.", show_default=False)],
@@ -220,6 +231,13 @@ def analyze_command(
         "n_frames": features.n_frames,
         "peak_dbfs": round(features.peak_dbfs, 2),
         "loudness_db_mean": round(float(features.loudness_db.mean()), 2),
+        "meter": features.meter,
+        "downbeats_s": [round(float(b), 4) for b in features.downbeats_s],
+        "tempo_curve": _tempo_curve(features),
+        "sections": [{"start": round(float(a), 4), "end": round(float(b), 4),
+                      "label": str(label)}
+                     for (a, b), label in zip(features.sections_s, features.section_labels,
+                                              strict=True)],
     }
     if as_json:
         sys.stdout.write(json.dumps(report) + "\n")
@@ -230,6 +248,11 @@ def analyze_command(
               + (f", first at {features.beats_s[0]:.2f} s" if len(features.beats_s) else ""))
     out.print(f"  peak {features.peak_dbfs:.1f} dBFS, mean loudness "
               f"{report['loudness_db_mean']:.1f} dB")
+    if len(features.downbeats_s):
+        out.print(f"  {features.meter} beats a bar, {len(features.downbeats_s)} bars")
+    if report["sections"]:
+        out.print("  sections: " + ", ".join(f"{s['label']} {s['start']:.1f}-{s['end']:.1f} s"
+                                             for s in report["sections"]))
 
 
 @app.command("classes")

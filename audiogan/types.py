@@ -8,7 +8,7 @@ time ``t = i / fps`` seconds after the start of the rendered audio.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -45,6 +45,17 @@ class Features:
         (all zeros where the frame is silent).
     peak_dbfs : float
         Highest absolute sample level of the whole track, in dBFS.
+    downbeats_s : ndarray, shape (D,)
+        Bar starts in seconds, a subset of `beats_s`.
+    meter : int
+        Beats per bar (3 or 4; 0 when unknown).
+    tempo_curve : ndarray, shape (T,)
+        Local tempo (BPM) at each frame, from the beat intervals (0 without beats).
+    sections_s : ndarray, shape (S, 2)
+        Start and end (s) of each section (intro, verse, drop ...); they tile the song and
+        their boundaries fall on bar lines.
+    section_labels : ndarray, shape (S,), str
+        A letter per section; sections that sound alike share it.
     """
 
     fps: float
@@ -56,6 +67,11 @@ class Features:
     loudness_db: np.ndarray
     chroma: np.ndarray
     peak_dbfs: float
+    downbeats_s: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    meter: int = 0
+    tempo_curve: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    sections_s: np.ndarray = field(default_factory=lambda: np.zeros((0, 2)))
+    section_labels: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=str))
 
     @property
     def n_frames(self) -> int:
@@ -66,6 +82,12 @@ class Features:
     def beat_frames(self) -> np.ndarray:
         """Index of the video frame nearest each beat, shape (B,), within [0, T)."""
         frames = np.round(self.beats_s * self.fps).astype(np.int64)
+        return np.unique(frames[(frames >= 0) & (frames < self.n_frames)])
+
+    @property
+    def downbeat_frames(self) -> np.ndarray:
+        """Index of the video frame nearest each bar start, shape (D,), within [0, T)."""
+        frames = np.round(np.asarray(self.downbeats_s) * self.fps).astype(np.int64)
         return np.unique(frames[(frames >= 0) & (frames < self.n_frames)])
 
 
