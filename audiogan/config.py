@@ -62,6 +62,20 @@ class MappingConfig:
     """How decisively the harmony picks one class: 0 an even mix, 10 almost one at a time."""
     class_smoothing_s: float = 0.3
     """Time constant of the class morph, in seconds."""
+    downbeat_accent: float = 0.3
+    """Extra pulse on the first beat of a bar, relative to the beat's own (0: none)."""
+    section_shift: float = 0.6
+    """How far a new section moves the class mix, on its bar line: 0 not at all, 1 the
+    classes trade places completely."""
+    section_morph_s: float = 1.0
+    """Seconds over which a section change completes, starting on the bar line."""
+    drop_db: float = 6.0
+    """A section that starts this much louder (dB), with denser onsets, is a drop."""
+    drop_jump: float = 0.7
+    """How far z leaps to a new place on a drop (0 none, 1 a wholly new point); the class
+    change of a drop is complete and immediate."""
+    calm: float = 0.6
+    """How much fills and silences calm the motion: 0 not at all, 1 they stop it."""
 
 
 @dataclass(frozen=True)
@@ -100,6 +114,12 @@ _RANGES: dict[str, tuple[float, float, bool]] = {
     "drift_loudness": (0.0, 1.0, False),
     "class_sharpness": (0.0, 50.0, False),
     "class_smoothing_s": (0.0, 60.0, False),
+    "downbeat_accent": (0.0, 4.0, False),
+    "section_shift": (0.0, 1.0, False),
+    "section_morph_s": (0.0, 60.0, False),
+    "drop_db": (0.0, 60.0, False),
+    "drop_jump": (0.0, 1.0, False),
+    "calm": (0.0, 1.0, False),
     "fps": (0.0, MAX_FPS, True),
     "batch_size": (1, 1024, False),
     "seed": (0, 2**63 - 1, False),
