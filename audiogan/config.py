@@ -97,6 +97,12 @@ class RenderConfig:
     analysis_cache: bool = True
     dtype: str = "auto"
     compile: bool = False
+    bpm: float | None = None
+    beat_offset: float | None = None
+    beats: Path | None = None
+    cues: Path | None = None
+    stems: tuple[tuple[str, Path], ...] = ()
+    separate: bool = False
     mapping: MappingConfig = field(default_factory=MappingConfig)
 
 
@@ -126,7 +132,10 @@ _RANGES: dict[str, tuple[float, float, bool]] = {
     "start": (0.0, math.inf, False),
     "duration": (0.0, math.inf, True),
     "crf": (0, 51, False),
+    "bpm": (20.0, 400.0, False),
+    "beat_offset": (0.0, math.inf, False),
 }
+STEM_NAMES = ("drums", "bass", "other")
 _ENCODER_SPEEDS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow",
                    "slower", "veryslow")
 
@@ -235,17 +244,46 @@ def _render_from(values: dict[str, Any], where: str) -> dict[str, Any]:
                 raise ConfigError(f"{where}dtype must be auto, float32, float16 or bfloat16, "
                                   f"got {value!r}")
             checked[name] = value
-        elif name in ("preview", "analysis_cache", "compile"):
+        elif name in ("beats", "cues"):
+            checked[name] = Path(value).expanduser()
+        elif name == "stems":
+            checked[name] = _parse_stems(value, where)
+        elif name in ("preview", "analysis_cache", "compile", "separate"):
             if not isinstance(value, bool):
                 raise ConfigError(f"{where}{name} must be true or false, got {value!r}")
             checked[name] = value
-        elif name in ("fps", "start", "duration"):
+        elif name in ("fps", "start", "duration", "bpm", "beat_offset"):
             checked[name] = _check_value(name, value, float, where)
         elif name in ("batch_size", "seed", "crf"):
             checked[name] = _check_value(name, value, int, where)
         else:
             raise ConfigError(f"{where}unknown render setting {name!r}")
     return checked
+
+
+def _parse_stems(value: Any, where: str) -> tuple[tuple[str, Path], ...]:
+    """``{"drums": PATH}`` or ``["drums=PATH", ...]`` into ((name, path), ...)."""
+    items = value.items() if isinstance(value, dict) else []
+    if not isinstance(value, dict):
+        pairs = []
+        for item in value if isinstance(value, list | tuple) else [value]:
+            if isinstance(item, list | tuple) and len(item) == 2:
+                pairs.append((str(item[0]), item[1]))
+                continue
+            name, sep, path = str(item).partition("=")
+            if not sep or not path.strip():
+                raise ConfigError(f"{where}--stem {item!r}: write NAME=PATH, e.g. "
+                                  "--stem drums=drums.wav")
+            pairs.append((name.strip(), path.strip()))
+        items = pairs
+    stems: dict[str, Path] = {}
+    for name, path in items:
+        if name not in STEM_NAMES:
+            raise ConfigError(f"{where}unknown stem {name!r}: use drums, bass or other")
+        if name in stems:
+            raise ConfigError(f"{where}stem {name!r} is given twice")
+        stems[name] = Path(path).expanduser()
+    return tuple(stems.items())
 
 
 def resolve_config(

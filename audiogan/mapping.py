@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from audiogan.config import MappingConfig
-from audiogan.types import Z_DIM, Features, Trajectory
+from audiogan.types import Z_DIM, Cue, Features, Trajectory
 
 __all__ = ["map_features", "beat_pulses", "drift_phase", "class_weights",
            "truncated_normal", "SectionChange", "section_changes", "calm_factor"]
@@ -265,9 +265,63 @@ def calm_factor(features: Features, config: MappingConfig) -> np.ndarray:
     return 1.0 - config.calm * _smooth(quiet, 0.1 * features.fps)
 
 
+def _cue_plan(features: Features, classes: Sequence[int], config: MappingConfig,
+              cues: Sequence[Cue]) -> tuple[list[int], np.ndarray, np.ndarray, np.ndarray]:
+    """Class ids in play, class weights (T, K), intensity (T,) and truncation (T,) per frame
+    under `cues` (resolved: `time_s` in seconds of the analysed audio, sorted)."""
+    n, fps = features.n_frames, features.fps
+    current = tuple(int(c) for c in classes)
+    ids: list[int] = list(dict.fromkeys(current))
+    for cue in cues:
+        ids.extend(c for c in (cue.classes or ()) if c not in ids)
+    column = {class_id: k for k, class_id in enumerate(ids)}
+    weights = np.zeros((n, len(ids)))
+    intensity = np.ones(n)
+    truncation = np.full(n, float(config.truncation))
+    mixes: dict[tuple[int, ...], np.ndarray] = {}
+
+    def mix(chosen: tuple[int, ...]) -> np.ndarray:
+        if chosen not in mixes:
+            own = class_weights(features, len(chosen), config).astype(np.float64)
+            full = np.zeros((n, len(ids)))
+            for k, class_id in enumerate(chosen):
+                full[:, column[class_id]] += own[:, k]
+            mixes[chosen] = full
+        return mixes[chosen]
+
+    starts = [0] + [min(n, int(round(cue.time_s * fps))) for cue in cues]
+    level, trunc = 1.0, float(config.truncation)
+    previous: tuple[int, ...] | None = None
+    morph = max(1, int(round(config.section_morph_s * fps)))
+    for k, start in enumerate(starts):
+        end = starts[k + 1] if k + 1 < len(starts) else n
+        if k > 0:
+            cue = cues[k - 1]
+            current = tuple(cue.classes) if cue.classes else current
+            level = cue.intensity if cue.intensity is not None else level
+            trunc = cue.truncation if cue.truncation is not None else trunc
+        if end <= start:
+            previous = current
+            continue
+        target = mix(current)[start:end]
+        if previous is not None and previous != current:
+            # the new classes take over from the cue's frame on
+            rho = np.clip((np.arange(start, end) - start + 1) / morph, 0.0, 1.0)[:, None]
+            target = (1 - rho) * mix(previous)[start:end] + rho * target
+        weights[start:end] = target
+        intensity[start:end] = level
+        truncation[start:end] = trunc
+        previous = current
+    return ids, weights, intensity, truncation
+
+
 def map_features(features: Features, classes: Sequence[int], config: MappingConfig,
-                 *, seed: int = 0) -> Trajectory:
-    """Turn `features` into the BigGAN inputs of every frame (deterministic for `seed`)."""
+                 *, seed: int = 0, cues: Sequence[Cue] | None = None) -> Trajectory:
+    """Turn `features` into the BigGAN inputs of every frame (deterministic for `seed`).
+
+    `cues` (resolved, see `audiogan.timing.resolve_cues`) change the classes, the intensity
+    of the motion and the truncation from their frame on.
+    """
     rng = np.random.default_rng(seed)
     n = features.n_frames
     base = truncated_normal(rng, (Z_DIM,))
@@ -303,11 +357,24 @@ def map_features(features: Features, classes: Sequence[int], config: MappingConf
                        ) / np.sqrt((1 - leap) ** 2 + leap**2)
                 bases[change.frame:] = new
 
-    z = np.clip(bases + drift + pulses, -2.0, 2.0) * config.truncation
+    if not cues:
+        z = np.clip(bases + drift + pulses, -2.0, 2.0) * config.truncation
+        return Trajectory(
+            z=z.astype(np.float32),
+            class_ids=np.asarray(classes, dtype=np.int64),
+            class_weights=class_weights(features, len(classes), config),
+            truncation=float(config.truncation),
+            fps=features.fps,
+        )
+    ids, weights, intensity, truncation = _cue_plan(features, classes, config, cues)
+    motion = intensity[:, None] * (drift + pulses)
+    z = np.clip(bases + motion, -2.0, 2.0) * truncation[:, None]
+    varies = bool(np.any(truncation != config.truncation))
     return Trajectory(
         z=z.astype(np.float32),
-        class_ids=np.asarray(classes, dtype=np.int64),
-        class_weights=class_weights(features, len(classes), config),
+        class_ids=np.asarray(ids, dtype=np.int64),
+        class_weights=weights.astype(np.float32),
         truncation=float(config.truncation),
         fps=features.fps,
+        frame_truncation=truncation.astype(np.float32) if varies else None,
     )
