@@ -33,9 +33,8 @@ from audiogan.types import Cue, Features
 
 __all__ = ["read_beats", "read_cues", "resolve_cues", "apply_grid", "user_grid"]
 
-_TIME_NAMES = ("time", "time_s", "times", "seconds", "sec", "s", "beat", "beat_time",
-               "position", "onset", "t")
-_DOWNBEAT_NAMES = ("downbeat", "downbeats", "is_downbeat", "bar_start", "beat_in_bar",
+_TIME_NAMES = ("time", "time_s", "times", "seconds", "sec", "s", "beat_time", "onset", "t")
+_DOWNBEAT_NAMES = ("downbeat", "downbeats", "is_downbeat", "bar_start", "beat", "beat_in_bar",
                    "beat_number", "position_in_bar", "count")
 _TRUE = {"1", "true", "yes", "y", "x", "downbeat"}
 _FALSE = {"0", "false", "no", "n", ""}
@@ -85,12 +84,13 @@ def read_beats(path: str | Path) -> BeatGrid:
     if _number(first_cells[0]) is None:  # a header
         names = [cell.strip().lower().replace(" ", "_").strip('"') for cell in first_cells]
         time_column = next((i for i, name in enumerate(names)
-                            if name in _TIME_NAMES or name.startswith("time")), None)
+                            if name in _TIME_NAMES or name.startswith("time")),
+                           0 if len(names) == 1 else None)
         if time_column is None:
             raise ConfigError(f"{path} line {lines[0][0]}: no time column in the header "
                               f"{lines[0][1].strip()!r}; name one 'time'")
         downbeat_column = next((i for i, name in enumerate(names)
-                                if name in _DOWNBEAT_NAMES), None)
+                                if name in _DOWNBEAT_NAMES and i != time_column), None)
         lines = lines[1:]
     elif len(first_cells) > 1:
         downbeat_column = 1
