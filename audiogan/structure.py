@@ -42,6 +42,17 @@ def _segment_means(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
     return (cumulative[edges[1:]] - cumulative[edges[:-1]]) / counts
 
 
+def _smooth_rows(values: np.ndarray, width: int) -> np.ndarray:
+    """Moving average over `width` rows (centred, shorter at the ends)."""
+    if len(values) < 2 or width < 2:
+        return values
+    cumulative = np.concatenate([np.zeros((1, values.shape[1])), np.cumsum(values, axis=0)])
+    index = np.arange(len(values))
+    low = np.clip(index - width // 2, 0, len(values))
+    high = np.clip(index + (width + 1) // 2, 0, len(values))
+    return (cumulative[high] - cumulative[low]) / (high - low)[:, None]
+
+
 def bar_features(bar_edges_s: np.ndarray, *, fps: float, chroma: np.ndarray,
                  chroma_fps: float, mfcc: np.ndarray, onset: np.ndarray,
                  rms: np.ndarray) -> np.ndarray:
@@ -50,12 +61,15 @@ def bar_features(bar_edges_s: np.ndarray, *, fps: float, chroma: np.ndarray,
     chroma_edges = np.round(bar_edges_s * chroma_fps).astype(np.int64)
     harmony = _segment_means(chroma, chroma_edges)
     harmony /= np.maximum(harmony.max(axis=1, keepdims=True), 1e-10)
+    # a chord progression cycles every few bars: what tells sections apart is the cycle's
+    # chords together: each bar's harmony also averaged with its two neighbours'
+    progression = _smooth_rows(harmony, 3)
     timbre = _segment_means(mfcc[:, 1:], edges)
     level = 10 * np.log10(np.maximum(_segment_means(rms.astype(np.float64) ** 2, edges),
                                      1e-10))
     density = _segment_means(onset, edges)
-    groups = [harmony, timbre, level, density]
-    weights = [1.0, 1.0, 1.5, 1.5]
+    groups = [harmony, progression, timbre, level, density]
+    weights = [1.0, 1.0, 1.0, 1.0, 1.0]
     columns = []
     for group, weight in zip(groups, weights, strict=True):
         spread = group.std(axis=0)
@@ -86,11 +100,13 @@ def novelty(rows: np.ndarray, half_width: int = 4) -> np.ndarray:
 
 
 def segment(bar_edges_s: np.ndarray, rows: np.ndarray, *, duration_s: float,
-            min_bars: int = 4, threshold: float = 0.35) -> Sections:
+            min_bars: int = 4, threshold: float = 0.15, over_median: float = 1.5
+            ) -> Sections:
     """Sections from per-bar `rows` (see `bar_features`) on the bar lines `bar_edges_s`.
 
-    A boundary needs a novelty peak of at least `threshold` times the song's largest, and
-    sections are at least `min_bars` long (the stronger of two close peaks wins).
+    A boundary needs a novelty peak of at least `threshold` times the song's largest and
+    `over_median` times its median, and sections are at least `min_bars` long (the stronger
+    of two close peaks wins).
     """
     n = len(rows)
     if n == 0:
@@ -100,10 +116,12 @@ def segment(bar_edges_s: np.ndarray, rows: np.ndarray, *, duration_s: float,
     score[:min_bars] = 0.0
     score[max(min_bars, n - min_bars + 1):] = 0.0
     top = score.max()
+    inner = score[min_bars:max(min_bars, n - min_bars + 1)]
+    floor = max(threshold * top, over_median * float(np.median(inner)) if len(inner) else 0.0)
     chosen: list[int] = []
     if top > 0:
         for i in np.argsort(score)[::-1]:
-            if score[i] < threshold * top or i == 0:
+            if score[i] < floor or score[i] <= 0:
                 break
             if all(abs(i - j) >= min_bars for j in chosen) and min_bars <= i <= n - min_bars:
                 chosen.append(int(i))

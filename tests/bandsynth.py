@@ -40,6 +40,7 @@ class Part:
     level: float = 1.0
     progression: str = "pop"
     comp: bool = False  # chords re-struck softly on every beat (a drumless intro's pulse)
+    fills: bool = False  # a snare roll over the last beat of every fourth bar
 
 
 @dataclass(frozen=True)
@@ -120,11 +121,14 @@ def _chord(notes: tuple[int, ...], seconds: float, sr: int, decay: float) -> np.
 
 def render_song(name: str, parts: list[Part], *, bpm: float | Callable[[float], float] = 120.0,
                 meter: int = 4, swing: float = 0.5, first_beat: float = 0.3,
-                sr: int = SR, seed: int = 0, tail_s: float = 1.0) -> Song:
+                sr: int = SR, seed: int = 0, tail_s: float = 1.0,
+                humanise_ms: float = 0.0) -> Song:
     """Play `parts` one after another and return the mix, its stems and ground truth.
 
     `bpm` is a number or a function of time (seconds) for a changing tempo; `swing` is where
-    the off-beat eighth falls within the beat (0.5 straight, 0.67 a triplet swing).
+    the off-beat eighth falls within the beat (0.5 straight, 0.67 a triplet swing);
+    `humanise_ms` plays every hit early or late by up to that much (the beats stay where the
+    player meant them).
     """
     tempo = bpm if callable(bpm) else (lambda _t, value=float(bpm): value)
     rng = np.random.default_rng(seed)
@@ -136,6 +140,12 @@ def render_song(name: str, parts: list[Part], *, bpm: float | Callable[[float], 
     kick, hat = _kick(sr), _hat(sr, rng)
     snares = [_snare(sr, rng) for _ in range(4)]
     sections: list[tuple[float, float, str]] = []
+    jitter = np.random.default_rng(seed + 1000)
+
+    def add(stem: str, sound: np.ndarray, at: float, gain: float) -> None:
+        late = jitter.uniform(-humanise_ms, humanise_ms) / 1000 if humanise_ms else 0.0
+        _add(stems[stem], sound, at + late, gain, sr)
+
     bar = 0
     for part in parts:
         progression = PROGRESSIONS[part.progression]
@@ -148,22 +158,26 @@ def render_song(name: str, parts: list[Part], *, bpm: float | Callable[[float], 
                 g = part.level
                 if part.drums:
                     if k == 0 or (meter == 4 and k == 2):
-                        _add(stems["drums"], kick, t, 0.9 * g, sr)
+                        add("drums", kick, t, 0.9 * g)
                     if (meter == 4 and k in (1, 3)) or (meter == 3 and k > 0):
                         level = 0.55 if meter == 4 else 0.3
-                        _add(stems["drums"], snares[b % 4], t, level * g, sr)
-                    _add(stems["drums"], hat, t, 0.25 * g, sr)
-                    _add(stems["drums"], hat, t + swing * period, 0.15 * g, sr)
+                        add("drums", snares[b % 4], t, level * g)
+                    add("drums", hat, t, 0.25 * g)
+                    if part.fills and bar % 4 == 3 and k == meter - 1:
+                        for j in range(1, 4):  # a snare roll into the next bar
+                            add("drums", snares[j], t + j * period / 4, (0.25 + 0.1 * j) * g)
+                    else:
+                        add("drums", hat, t + swing * period, 0.15 * g)
                 if part.bass:
-                    _add(stems["bass"], _pluck(_midi_hz(root - 12), 0.9 * period, sr, 4.0),
-                         t, 0.35 * g, sr)
+                    add("bass", _pluck(_midi_hz(root - 12), 0.9 * period, sr, 4.0),
+                         t, 0.35 * g)
                 if part.chords and part.comp:
-                    _add(stems["other"], _chord(notes, 0.95 * period, sr, 6.0), t,
-                         (0.3 if k == 0 else 0.2) * g, sr)
+                    add("other", _chord(notes, 0.95 * period, sr, 6.0), t,
+                         (0.3 if k == 0 else 0.2) * g)
             if part.chords and not part.comp:
                 bar_s = beats[bar * meter + meter] - beats[bar * meter]
-                _add(stems["other"], _chord(notes, bar_s, sr, 1.2), beats[bar * meter],
-                     0.2 * part.level, sr)
+                add("other", _chord(notes, bar_s, sr, 1.2), beats[bar * meter],
+                     0.2 * part.level)
             bar += 1
         sections.append((float(start_s), float(beats[bar * meter]), part.label))
     noise = 0.002 * rng.standard_normal(n)
@@ -198,6 +212,14 @@ def _songs() -> dict[str, Callable[[], Song]]:
             "waltz", [Part("intro", 4, drums=False, bass=False, level=0.3, comp=True),
                       Part("verse", 10, level=0.8), Part("chorus", 10, progression="drop")],
             bpm=_ramp(138, 130, 35), meter=3, seed=3),
+        "live": lambda: render_song(
+            "live",
+            [Part("intro", 4, drums=False, bass=False, level=0.3, comp=True),
+             Part("verse", 8, fills=True), Part("chorus", 8, progression="drop", fills=True),
+             Part("break", 2, drums=False, level=0.5, comp=True),
+             Part("chorus", 8, progression="drop", fills=True)],
+            bpm=lambda t: 118 + 3 * np.sin(2 * np.pi * t / 40), swing=0.58, humanise_ms=10,
+            seed=6),
         "breakdown": lambda: render_song(
             "breakdown",
             [verse, Part("break", 4, drums=False, level=0.5, comp=True),
