@@ -75,20 +75,6 @@ class HopFeatures:
         """Hops per second."""
         return self.sr / self.hop_length
 
-    def chroma_flux(self) -> np.ndarray:
-        """Harmonic change at hop rate, shape (F,): the positive change of the
-        log-compressed, level-normalised chroma between consecutive chroma frames."""
-        chroma = self.chroma.astype(np.float64)
-        if len(chroma) < 2:
-            return np.zeros(len(self.onset))
-        top = chroma.max(axis=1, keepdims=True)
-        shape = np.log1p(20 * chroma / np.maximum(top, 1e-10)) * (top > 1e-8)
-        flux = np.maximum(np.diff(shape, axis=0), 0.0).sum(axis=1)
-        # the change between chroma frames k-1 and k sits midway between their centres
-        times = (np.arange(1, len(chroma)) - 0.5) * self.chroma_hop_length / self.sr
-        hop_times = np.arange(len(self.onset)) / self.fps
-        return np.interp(hop_times, times, flux, left=0.0, right=0.0)
-
     @property
     def duration_s(self) -> float:
         return self.n_samples / self.sr

@@ -4,8 +4,8 @@ numpy only, over onset envelopes at STFT hop rate (a few numbers per hop, so a w
 worth is small). The steps:
 
 1. **tracking envelope**: the onset strength, each stretch divided by its own local level,
-   plus the chroma flux (harmonic change), so that a quiet drumless intro pulls the tracker
-   as hard as the loud part that follows;
+   so that the soft chords of a quiet drumless intro pull the tracker as hard as the drums
+   that follow (the grid then runs back through the intro along them);
 2. **local tempo**: the autocorrelation of that envelope over a sliding window, searched for
    the beat period around the global tempo, and smoothed by a Viterbi path so the period
    may glide (a ramp) but not jump;
@@ -24,8 +24,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["BeatGrid", "track_grid", "local_period", "dp_beats", "find_downbeats",
-           "tempo_at", "grid_from_bpm"]
+__all__ = ["BeatGrid", "track_grid", "tracking_envelope", "local_period", "dp_beats",
+           "find_downbeats", "tempo_at", "grid_from_bpm"]
 
 MIN_BPM, MAX_BPM = 40.0, 240.0
 
@@ -62,25 +62,18 @@ def _moving_average(values: np.ndarray, width: int) -> np.ndarray:
     return np.convolve(padded, kernel, mode="valid")
 
 
-def tracking_envelope(onset: np.ndarray, harmonic: np.ndarray | None, *, fps: float,
-                      floor: float = 0.1, harmonic_weight: float = 0.0) -> np.ndarray:
-    """Onset strength over its local level (a 3 s neighbourhood), plus harmonic change.
+def tracking_envelope(onset: np.ndarray, *, fps: float, floor: float = 0.1) -> np.ndarray:
+    """Onset strength over its local level (the RMS over a 3 s neighbourhood).
 
-    Where the whole song is quiet compared with its loudest stretch (`floor` of its typical
-    level) nothing is amplified, so noise in a silence does not become beats.
+    Where the song is quiet compared with its loud stretches (below `floor` of their level)
+    nothing is amplified further, so the noise of a silence does not become beats.
     """
     onset = np.maximum(np.asarray(onset, dtype=np.float64), 0.0)
     if len(onset) == 0 or not onset.any():
         return onset
     local = np.sqrt(_moving_average(onset**2, round(3.0 * fps)))
     typical = float(np.percentile(local[local > 0], 90)) if np.any(local > 0) else 1.0
-    envelope = onset / np.maximum(local, floor * typical)
-    if harmonic is not None and len(harmonic) == len(onset) and np.any(harmonic > 0):
-        harmonic = np.maximum(np.asarray(harmonic, dtype=np.float64), 0.0)
-        local_h = np.sqrt(_moving_average(harmonic**2, round(3.0 * fps)))
-        typical_h = float(np.percentile(local_h[local_h > 0], 90))
-        envelope = envelope + harmonic_weight * harmonic / np.maximum(local_h, floor * typical_h)
-    return envelope
+    return onset / np.maximum(local, floor * typical)
 
 
 def _autocorrelation_frames(envelope: np.ndarray, centres: np.ndarray,
@@ -290,7 +283,7 @@ def track_grid(onset: np.ndarray, onset_low: np.ndarray, chroma: np.ndarray,
     onset = np.asarray(onset, dtype=np.float64)
     if len(onset) < 8 or not np.any(onset > 0) or global_bpm <= 0:
         return empty
-    envelope = tracking_envelope(onset, None, fps=fps)
+    envelope = tracking_envelope(onset, fps=fps)
     period = local_period(envelope, fps=fps, global_bpm=global_bpm)
     frames = _trim_ends(dp_beats(envelope, period), envelope)
     # silence keeps no beats: the level around each beat against the song's loud parts
