@@ -128,9 +128,9 @@ _BEAT_OFFSET = typer.Option("--beat-offset", help="Time (s) of a bar's first bea
 _BEATS = typer.Option("--beats", help="Beat times from a file: one time in seconds a line, or "
                       "a CSV with a time and a downbeat column (as DAWs export).",
                       show_default=False)
-_STEM = typer.Option("--stem", help="A stem of the song: drums=PATH drives the pulses, "
-                     "bass=PATH the drift, other=PATH the class morph (repeatable).",
-                     show_default=False)
+_STEM = typer.Option("--stem", metavar="NAME=PATH", show_default=False,
+                     help="A stem of the song: drums=PATH drives the pulses, bass=PATH the "
+                     "drift, other=PATH the class morph (repeatable).")
 _SEPARATE = typer.Option("--separate", help="Split the song into stems with demucs "
                          '(pip install "audiogan[stems]") and use them as --stem does.')
 
