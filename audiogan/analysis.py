@@ -14,12 +14,17 @@ from dataclasses import dataclass
 import librosa
 import numpy as np
 
+from audiogan.beats import BeatGrid, tempo_at, track_grid
+from audiogan.structure import Sections, bar_features, segment
 from audiogan.types import Features
 
-__all__ = ["HopFeatures", "analyze", "global_tempo", "hop_features", "sample_at_frames",
-           "track_beats"]
+__all__ = ["HopFeatures", "analyze", "beat_grid", "global_tempo", "hop_features",
+           "sample_at_frames", "song_sections", "track_beats"]
 
 SILENCE_DB = -100.0
+N_MFCC = 13
+LOW_HZ = 200.0
+EDGE_HOPS = 6
 
 
 @dataclass(frozen=True, eq=False)
@@ -37,6 +42,11 @@ class HopFeatures:
     chroma : ndarray, shape (F2, 12)
         Pitch-class energy (unnormalised) at `chroma_hop_length`, from a longer window that
         tells the bass notes apart.
+    onset_low : ndarray, shape (F,)
+        The same flux over the mel bands below 200 Hz only (bass drum and bass), which
+        marks the strong beats of a bar.
+    mfcc : ndarray, shape (F, 13)
+        Mel-frequency cepstral coefficients (the timbre) of each frame.
     n_samples : int
         Number of samples analysed.
     peak : float
@@ -51,6 +61,19 @@ class HopFeatures:
     chroma: np.ndarray
     n_samples: int
     peak: float
+    onset_low: np.ndarray = None  # type: ignore[assignment]
+    mfcc: np.ndarray = None  # type: ignore[assignment]
+
+    def __post_init__(self) -> None:
+        if self.onset_low is None:
+            object.__setattr__(self, "onset_low", np.zeros_like(self.onset))
+        if self.mfcc is None:
+            object.__setattr__(self, "mfcc", np.zeros((len(self.onset), N_MFCC), np.float32))
+
+    @property
+    def fps(self) -> float:
+        """Hops per second."""
+        return self.sr / self.hop_length
 
     @property
     def duration_s(self) -> float:
@@ -111,7 +134,10 @@ def hop_features(
     mel_basis = librosa.filters.mel(sr=sr, n_fft=n_fft, n_mels=n_mels)
     chroma_basis = librosa.filters.chroma(sr=sr, n_fft=chroma_n_fft)
     window_energy = float(np.sum(short.window**2))
-    onsets, levels, chromas = [], [], []
+    low_bands = librosa.mel_frequencies(n_mels=n_mels + 2, fmax=sr / 2)[1:-1] < LOW_HZ
+    low_bands[:2] = True
+    dct = _dct_matrix(N_MFCC, n_mels)
+    onsets, lows, levels, chromas, cepstra = [], [], [], [], []
     previous_mel_db: np.ndarray | None = None
     n_samples, peak = 0, 0.0
 
@@ -123,8 +149,11 @@ def hop_features(
         mel_db = librosa.power_to_db(mel_basis @ power, ref=1.0, amin=1e-10, top_db=None)
         if previous_mel_db is None:
             previous_mel_db = mel_db[:, :1]
-        flux = np.diff(np.concatenate([previous_mel_db, mel_db], axis=1), axis=1)
-        onsets.append(np.maximum(flux, 0.0).mean(axis=0))
+        flux = np.maximum(np.diff(np.concatenate([previous_mel_db, mel_db], axis=1), axis=1),
+                          0.0)
+        onsets.append(flux.mean(axis=0))
+        lows.append(flux[low_bands].mean(axis=0))
+        cepstra.append((dct @ np.maximum(mel_db, -100.0)).T.astype(np.float32))
         previous_mel_db = mel_db[:, -1:]
         # Parseval: mean power of the windowed frame, corrected for the window's energy
         levels.append(np.sqrt(power.sum(axis=0) * 2 / (n_fft * window_energy)))
@@ -145,14 +174,30 @@ def hop_features(
     # centres, half a hop before frame k; a hit shows as soon as the window's leading edge
     # reaches it, n_fft / 2 early, which librosa's onset_strength(center=True) delays back
     lag = n_fft // (2 * hop_length)
-    onset = np.concatenate([np.zeros(lag), onset[: max(0, len(onset) - lag)]])
+
+    def delay(values: np.ndarray) -> np.ndarray:
+        return np.concatenate([np.zeros(lag), values[: max(0, len(values) - lag)]])
+
+    onset = delay(onset)
+    onset_low = delay(np.concatenate(lows) if lows else np.zeros(0))
     return HopFeatures(
         sr=sr, hop_length=hop_length, chroma_hop_length=chroma_hop_length,
         onset=onset.astype(np.float32),
         rms=(np.concatenate(levels) if levels else np.zeros(0)).astype(np.float32),
         chroma=(np.concatenate(chromas) if chromas else np.zeros((0, 12))).astype(np.float32),
         n_samples=n_samples, peak=peak,
+        onset_low=onset_low.astype(np.float32),
+        mfcc=(np.concatenate(cepstra) if cepstra else np.zeros((0, N_MFCC))).astype(np.float32),
     )
+
+
+def _dct_matrix(n_out: int, n_in: int) -> np.ndarray:
+    """Orthonormal DCT-II rows (what librosa's MFCC applies to the log-mel bands)."""
+    k = np.arange(n_out)[:, None]
+    n = np.arange(n_in)[None, :]
+    basis = np.cos(np.pi * k * (2 * n + 1) / (2 * n_in)) * np.sqrt(2.0 / n_in)
+    basis[0] /= np.sqrt(2.0)
+    return basis.astype(np.float32)
 
 
 def global_tempo(onset: np.ndarray, *, sr: int, hop_length: int, ac_size: float = 8.0,
@@ -175,16 +220,25 @@ def global_tempo(onset: np.ndarray, *, sr: int, hop_length: int, ac_size: float 
     return float(np.atleast_1d(tempo).ravel()[0])
 
 
-def track_beats(hop: HopFeatures) -> tuple[float, np.ndarray]:
-    """Global tempo (BPM) and beat times (s) from the onset envelope; (0, []) if none."""
+def beat_grid(hop: HopFeatures) -> BeatGrid:
+    """Beats, downbeats, meter and tempo of the song (see `audiogan.beats`)."""
     if len(hop.onset) < 8 or not np.any(hop.onset > 0):
-        return 0.0, np.zeros(0)
+        return BeatGrid(np.zeros(0), np.zeros(0), 0, 0.0)
     bpm = global_tempo(hop.onset, sr=hop.sr, hop_length=hop.hop_length)
-    tempo, beats = librosa.beat.beat_track(onset_envelope=hop.onset, sr=hop.sr, bpm=bpm,
-                                           hop_length=hop.hop_length, units="time")
-    # an onset frame's flux belongs half a hop earlier (see `hop_features`)
-    beats = np.maximum(np.asarray(beats, dtype=np.float64) - 0.5 * hop.hop_length / hop.sr, 0)
-    return float(np.atleast_1d(tempo)[0]), beats
+    # the first frames' flux is the window filling up from the zero padding, not a hit
+    onset = hop.onset.copy()
+    onset[:EDGE_HOPS] = 0.0
+    # an onset frame's flux belongs half a hop earlier (see `hop_features`), and the flux
+    # of a hit peaks about half a hop after its leading edge
+    return track_grid(onset, hop.onset_low, hop.chroma, hop.rms, fps=hop.fps,
+                      chroma_fps=hop.sr / hop.chroma_hop_length, global_bpm=bpm,
+                      delay_s=hop.hop_length / hop.sr)
+
+
+def track_beats(hop: HopFeatures) -> tuple[float, np.ndarray]:
+    """Tempo (BPM) and beat times (s) from the onset envelope; (0, []) if none."""
+    grid = beat_grid(hop)
+    return grid.tempo_bpm, grid.beats_s
 
 
 def _bin_by_frame(values: np.ndarray, frame_of_hop: np.ndarray, n_frames: int,
@@ -209,8 +263,28 @@ def _bin_by_frame(values: np.ndarray, frame_of_hop: np.ndarray, n_frames: int,
     return out
 
 
+def song_sections(hop: HopFeatures, downbeats_s: np.ndarray) -> Sections:
+    """Sections of the song on its bar lines (2 s blocks without a grid)."""
+    duration = hop.duration_s
+    inner = np.asarray(downbeats_s, dtype=np.float64)
+    if len(inner) >= 2:
+        # a lead-in or tail shorter than half a bar belongs to the bar beside it
+        bar = float(np.median(np.diff(inner)))
+        inner = inner[(inner > 0.5 * bar) & (inner < duration - 0.5 * bar)]
+    if len(inner) < 2:
+        inner = np.arange(2.0, duration - 0.1, 2.0)
+    edges = np.concatenate([[0.0], inner, [duration]])
+    if len(hop.onset) == 0:
+        return Sections(np.array([[0.0, duration]]), np.array(["A"]))
+    rows = bar_features(edges, fps=hop.fps, chroma=hop.chroma,
+                        chroma_fps=hop.sr / hop.chroma_hop_length, mfcc=hop.mfcc,
+                        onset=hop.onset, rms=hop.rms)
+    return segment(edges, rows, duration_s=duration)
+
+
 def sample_at_frames(hop: HopFeatures, *, fps: float, tempo_bpm: float,
-                     beats_s: np.ndarray) -> Features:
+                     beats_s: np.ndarray, grid: BeatGrid | None = None,
+                     sections: Sections | None = None) -> Features:
     """Sample the hop features once at the video frame times ``t = i / fps``.
 
     Frame ``i`` stands for the interval ``[t - 0.5 / fps, t + 0.5 / fps)``: onset strength
@@ -244,6 +318,13 @@ def sample_at_frames(hop: HopFeatures, *, fps: float, tempo_bpm: float,
     chroma = np.where(top > 1e-10, chroma / np.maximum(top, 1e-10), 0.0)
 
     peak_dbfs = 20 * np.log10(hop.peak) if hop.peak > 0 else -np.inf
+    extra = {}
+    if grid is not None:
+        extra.update(downbeats_s=grid.downbeats_s, meter=grid.meter,
+                     tempo_curve=tempo_at(grid.beats_s, np.arange(n_frames) / fps
+                                          ).astype(np.float32))
+    if sections is not None:
+        extra.update(sections_s=sections.bounds_s, section_labels=sections.labels)
     return Features(
         fps=float(fps),
         duration_s=hop.duration_s,
@@ -254,6 +335,7 @@ def sample_at_frames(hop: HopFeatures, *, fps: float, tempo_bpm: float,
         loudness_db=loudness_db.astype(np.float32),
         chroma=chroma.astype(np.float32),
         peak_dbfs=float(peak_dbfs),
+        **extra,
     )
 
 
@@ -269,5 +351,7 @@ def analyze(
     if isinstance(blocks, np.ndarray):
         blocks = [blocks]
     hop = hop_features(blocks, sr=sr, hop_length=hop_length, progress=progress)
-    tempo_bpm, beats_s = track_beats(hop)
-    return sample_at_frames(hop, fps=fps, tempo_bpm=tempo_bpm, beats_s=beats_s)
+    grid = beat_grid(hop)
+    sections = song_sections(hop, grid.downbeats_s)
+    return sample_at_frames(hop, fps=fps, tempo_bpm=grid.tempo_bpm, beats_s=grid.beats_s,
+                            grid=grid, sections=sections)

@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 from typing import Annotated, Any
 
+import numpy as np
 import typer
 from rich.console import Console
 from rich.progress import (
@@ -120,6 +121,21 @@ def _parse_sets(values: list[str] | None) -> dict[str, Any]:
     return parsed
 
 
+_BPM = typer.Option("--bpm", help="The song's tempo: beats on a strict grid at this BPM "
+                    "(phase from --beat-offset, else from the analysis).", show_default=False)
+_BEAT_OFFSET = typer.Option("--beat-offset", help="Time (s) of a bar's first beat; the grid "
+                            "runs from there (tempo from --bpm, else from the analysis).",
+                            show_default=False)
+_BEATS = typer.Option("--beats", help="Beat times from a file: one time in seconds a line, or "
+                      "a CSV with a time and a downbeat column (as DAWs export).",
+                      show_default=False)
+_STEM = typer.Option("--stem", metavar="NAME=PATH", show_default=False,
+                     help="A stem of the song: drums=PATH drives the pulses, bass=PATH the "
+                     "drift, other=PATH the class morph (repeatable).")
+_SEPARATE = typer.Option("--separate", help="Split the song into stems with demucs "
+                         '(pip install "audiogan[stems]") and use them as --stem does.')
+
+
 @app.command("render")
 def render_command(
     song: Annotated[Path, typer.Argument(help="The song: wav, flac, ogg, mp3, m4a, ...",
@@ -168,6 +184,14 @@ def render_command(
     set_: Annotated[list[str] | None, typer.Option(
         "--set", help="Any preset setting, e.g. --set pulse_strength=1.2 (repeatable).",
         show_default=False)] = None,
+    bpm: Annotated[float | None, _BPM] = None,
+    beat_offset: Annotated[float | None, _BEAT_OFFSET] = None,
+    beats: Annotated[Path | None, _BEATS] = None,
+    cues: Annotated[Path | None, typer.Option(
+        "--cues", help="A TOML cue file: classes, intensity and truncation per section, "
+        "from a time or a bar number (see the README).", show_default=False)] = None,
+    stem: Annotated[list[str] | None, _STEM] = None,
+    separate: Annotated[bool, _SEPARATE] = False,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an existing output.")
                          ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress, no summary.")
@@ -181,7 +205,9 @@ def render_command(
              "weights": weights, "fps": fps, "seed": seed, "start": start,
              "duration": duration, "truncation": truncation, "batch_size": batch_size,
              "device": device, "dtype": dtype, "compile": compile_model or None,
-             "analysis_cache": False if no_cache else None, "preview": preview or None}
+             "analysis_cache": False if no_cache else None, "preview": preview or None,
+             "bpm": bpm, "beat_offset": beat_offset, "beats": beats, "cues": cues,
+             "stems": stem or None, "separate": separate or None}
     options.update({k: v for k, v in given.items() if v is not None})
     with _Reporter(enabled=not quiet) as reporter:
         result = render(song, output, preset=preset, overwrite=overwrite, progress=reporter,
@@ -195,6 +221,16 @@ def render_command(
                   f"{result.minutes_per_minute:.2f} min per minute of music")
 
 
+def _tempo_curve(features: Any) -> list[list[float]]:
+    """[time s, BPM] pairs, one per beat: the tempo the grid has there."""
+    curve = features.tempo_curve
+    if len(curve) == 0:
+        return []
+    frames = np.clip(np.round(features.beats_s * features.fps).astype(int), 0, len(curve) - 1)
+    return [[round(float(t), 3), round(float(curve[f]), 2)]
+            for t, f in zip(features.beats_s, frames, strict=True)]
+
+
 @app.command("analyze")
 def analyze_command(
     song: Annotated[Path, typer.Argument(help="The song to analyse.", show_default=False)],
@@ -203,13 +239,33 @@ def analyze_command(
     start: Annotated[float, typer.Option(help="Analyse an excerpt from this second.")] = 0.0,
     duration: Annotated[float | None, typer.Option(help="Length of the excerpt in seconds.",
                                                    show_default=False)] = None,
+    bpm: Annotated[float | None, _BPM] = None,
+    beat_offset: Annotated[float | None, _BEAT_OFFSET] = None,
+    beats: Annotated[Path | None, _BEATS] = None,
+    stem: Annotated[list[str] | None, _STEM] = None,
+    separate: Annotated[bool, _SEPARATE] = False,
+    plot: Annotated[Path | None, typer.Option(
+        "--plot", help="Draw the analysis and the mapping curves into this PNG "
+        '(needs matplotlib: pip install "audiogan[plot]").', show_default=False)] = None,
+    preset: Annotated[str | None, typer.Option(
+        help="The preset whose mapping --plot draws.", show_default=False)] = None,
 ) -> None:
-    """Print the tempo, beats and loudness audiogan hears in SONG."""
+    """Print the tempo, beats, bars, sections and loudness audiogan hears in SONG."""
     from audiogan.pipeline import analyze_song
 
+    if plot is not None and plot.suffix.lower() != ".png":
+        raise AudioganError(f"--plot {plot}: the picture is a PNG; name it *.png")
+    options = {"bpm": bpm, "beat_offset": beat_offset, "beats": beats, "stems": stem or None,
+               "separate": separate or None}
     with _Reporter(enabled=not as_json) as reporter:
         info, features = analyze_song(song, fps=fps, start=start, duration=duration,
-                                      progress=reporter)
+                                      progress=reporter, **options)
+    if plot is not None:
+        from audiogan.plot import plot_analysis
+
+        plot_analysis(info, features, plot, preset=preset, start=start)
+        if not as_json:
+            err.print(f"[green]wrote[/green] {plot}")
     report = {
         "song": str(info.path),
         "duration_s": round(features.duration_s, 4),
@@ -221,6 +277,13 @@ def analyze_command(
         "n_frames": features.n_frames,
         "peak_dbfs": round(features.peak_dbfs, 2),
         "loudness_db_mean": round(float(features.loudness_db.mean()), 2),
+        "meter": features.meter,
+        "downbeats_s": [round(float(b), 4) for b in features.downbeats_s],
+        "tempo_curve": _tempo_curve(features),
+        "sections": [{"start": round(float(a), 4), "end": round(float(b), 4),
+                      "label": str(label)}
+                     for (a, b), label in zip(features.sections_s, features.section_labels,
+                                              strict=True)],
     }
     if as_json:
         sys.stdout.write(json.dumps(report) + "\n")
@@ -231,6 +294,11 @@ def analyze_command(
               + (f", first at {features.beats_s[0]:.2f} s" if len(features.beats_s) else ""))
     out.print(f"  peak {features.peak_dbfs:.1f} dBFS, mean loudness "
               f"{report['loudness_db_mean']:.1f} dB")
+    if len(features.downbeats_s):
+        out.print(f"  {features.meter} beats a bar, {len(features.downbeats_s)} bars")
+    if report["sections"]:
+        out.print("  sections: " + ", ".join(f"{s['label']} {s['start']:.1f}-{s['end']:.1f} s"
+                                             for s in report["sections"]))
 
 
 @app.command("classes")

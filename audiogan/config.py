@@ -62,6 +62,20 @@ class MappingConfig:
     """How decisively the harmony picks one class: 0 an even mix, 10 almost one at a time."""
     class_smoothing_s: float = 0.3
     """Time constant of the class morph, in seconds."""
+    downbeat_accent: float = 0.3
+    """Extra pulse on the first beat of a bar, relative to the beat's own (0: none)."""
+    section_shift: float = 0.6
+    """How far a new section moves the class mix, on its bar line: 0 not at all, 1 the
+    classes trade places completely."""
+    section_morph_s: float = 1.0
+    """Seconds over which a section change completes, starting on the bar line."""
+    drop_db: float = 6.0
+    """A section that starts this much louder (dB), with denser onsets, is a drop."""
+    drop_jump: float = 0.7
+    """How far z leaps to a new place on a drop (0 none, 1 a wholly new point); the class
+    change of a drop is complete and immediate."""
+    calm: float = 0.6
+    """How much fills and silences calm the motion: 0 not at all, 1 they stop it."""
 
 
 @dataclass(frozen=True)
@@ -83,6 +97,12 @@ class RenderConfig:
     analysis_cache: bool = True
     dtype: str = "auto"
     compile: bool = False
+    bpm: float | None = None
+    beat_offset: float | None = None
+    beats: Path | None = None
+    cues: Path | None = None
+    stems: tuple[tuple[str, Path], ...] = ()
+    separate: bool = False
     mapping: MappingConfig = field(default_factory=MappingConfig)
 
 
@@ -100,13 +120,22 @@ _RANGES: dict[str, tuple[float, float, bool]] = {
     "drift_loudness": (0.0, 1.0, False),
     "class_sharpness": (0.0, 50.0, False),
     "class_smoothing_s": (0.0, 60.0, False),
+    "downbeat_accent": (0.0, 4.0, False),
+    "section_shift": (0.0, 1.0, False),
+    "section_morph_s": (0.0, 60.0, False),
+    "drop_db": (0.0, 60.0, False),
+    "drop_jump": (0.0, 1.0, False),
+    "calm": (0.0, 1.0, False),
     "fps": (0.0, MAX_FPS, True),
     "batch_size": (1, 1024, False),
     "seed": (0, 2**63 - 1, False),
     "start": (0.0, math.inf, False),
     "duration": (0.0, math.inf, True),
     "crf": (0, 51, False),
+    "bpm": (20.0, 400.0, False),
+    "beat_offset": (0.0, math.inf, False),
 }
+STEM_NAMES = ("drums", "bass", "other")
 _ENCODER_SPEEDS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow",
                    "slower", "veryslow")
 
@@ -218,17 +247,46 @@ def _render_from(values: dict[str, Any], where: str) -> dict[str, Any]:
                 raise ConfigError(f"{where}dtype must be auto, float32, float16 or bfloat16, "
                                   f"got {value!r}")
             checked[name] = value
-        elif name in ("preview", "analysis_cache", "compile"):
+        elif name in ("beats", "cues"):
+            checked[name] = Path(value).expanduser()
+        elif name == "stems":
+            checked[name] = _parse_stems(value, where)
+        elif name in ("preview", "analysis_cache", "compile", "separate"):
             if not isinstance(value, bool):
                 raise ConfigError(f"{where}{name} must be true or false, got {value!r}")
             checked[name] = value
-        elif name in ("fps", "start", "duration"):
+        elif name in ("fps", "start", "duration", "bpm", "beat_offset"):
             checked[name] = _check_value(name, value, float, where)
         elif name in ("batch_size", "seed", "crf"):
             checked[name] = _check_value(name, value, int, where)
         else:
             raise ConfigError(f"{where}unknown render setting {name!r}")
     return checked
+
+
+def _parse_stems(value: Any, where: str) -> tuple[tuple[str, Path], ...]:
+    """``{"drums": PATH}`` or ``["drums=PATH", ...]`` into ((name, path), ...)."""
+    items = value.items() if isinstance(value, dict) else []
+    if not isinstance(value, dict):
+        pairs = []
+        for item in value if isinstance(value, list | tuple) else [value]:
+            if isinstance(item, list | tuple) and len(item) == 2:
+                pairs.append((str(item[0]), item[1]))
+                continue
+            name, sep, path = str(item).partition("=")
+            if not sep or not path.strip():
+                raise ConfigError(f"{where}--stem {item!r}: write NAME=PATH, e.g. "
+                                  "--stem drums=drums.wav")
+            pairs.append((name.strip(), path.strip()))
+        items = pairs
+    stems: dict[str, Path] = {}
+    for name, path in items:
+        if name not in STEM_NAMES:
+            raise ConfigError(f"{where}unknown stem {name!r}: use drums, bass or other")
+        if name in stems:
+            raise ConfigError(f"{where}stem {name!r} is given twice")
+        stems[name] = Path(path).expanduser()
+    return tuple(stems.items())
 
 
 def resolve_config(

@@ -112,10 +112,12 @@ def generate_frames(model: torch.nn.Module, trajectory: Trajectory, *, batch_siz
     first = start
     with torch.inference_mode():
         while first < stop:
-            last = min(stop, first + batch_size)
+            # a batch never spans a change of truncation (cues may set one per section)
+            truncation, run_end = trajectory.truncation_run(first)
+            last = min(stop, first + batch_size, run_end)
             try:
                 frames = generator(trajectory.z[first:last], trajectory.class_vectors(first, last),
-                                   trajectory.truncation, batch_size)
+                                   truncation, batch_size)
             except RuntimeError as error:
                 if not _is_out_of_memory(error) or batch_size == 1:
                     raise

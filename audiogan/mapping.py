@@ -9,19 +9,23 @@ numpy only, deterministic for a given seed. Three things move the picture:
   loud and slower when it is quiet;
 - **harmony**: the chosen classes share out the circle of fifths, and each frame mixes them
   by how much of its chroma falls in each share, so the picture changes with the chords.
+- **structure**: a new section moves the class mix (the classes trade places) starting on
+  its bar line; a drop (a section that starts much louder and busier) does so at once and
+  sends z leaping to a new place; fills and silences calm the pulses and the drift.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
 from audiogan.config import MappingConfig
-from audiogan.types import Z_DIM, Features, Trajectory
+from audiogan.types import Z_DIM, Cue, Features, Trajectory
 
 __all__ = ["map_features", "beat_pulses", "drift_phase", "class_weights",
-           "truncated_normal"]
+           "truncated_normal", "SectionChange", "section_changes", "calm_factor"]
 
 _GOLDEN = (1 + 5**0.5) / 2
 
@@ -83,6 +87,9 @@ def beat_pulses(features: Features, config: MappingConfig) -> tuple[np.ndarray, 
     # a beat's strength: the strongest onset within one frame of it, relative to a hard hit
     near = np.stack([onset[np.clip(beats + d, 0, n - 1)] for d in (-1, 0, 1)]).max(axis=0)
     strength = config.pulse_floor + (1 - config.pulse_floor) * np.clip(near, 0.0, 1.0)
+    if config.downbeat_accent > 0 and len(features.downbeats_s):
+        strength = np.where(np.isin(beats, features.downbeat_frames),
+                            strength * (1 + config.downbeat_accent), strength)
     gaps = np.diff(beats)
     typical_gap = float(np.median(gaps)) if len(gaps) else features.fps * 0.5
     ends = np.append(beats[1:], min(n, beats[-1] + int(round(typical_gap))))
@@ -108,6 +115,7 @@ def drift_phase(features: Features, config: MappingConfig) -> np.ndarray:
     mean_level = level.mean() if level.any() else 0.5
     relative = level / max(mean_level, 1e-3)
     speed = (1 - config.drift_loudness) + config.drift_loudness * relative
+    speed = speed * calm_factor(features, config)
     cycles_per_frame = config.drift_speed / 60.0 / features.fps * speed
     return np.concatenate([[0.0], np.cumsum(cycles_per_frame)[:-1]])
 
@@ -134,12 +142,186 @@ def class_weights(features: Features, n_classes: int, config: MappingConfig) -> 
     weights /= weights.sum(axis=1, keepdims=True)
     weights = _smooth(weights, config.class_smoothing_s * features.fps)
     weights /= weights.sum(axis=1, keepdims=True)
+    weights = _section_mix(weights, features, config)
     return (config.y_scale * weights).astype(np.float32)
 
 
+@dataclass(frozen=True)
+class SectionChange:
+    """A section boundary as the picture sees it.
+
+    Attributes
+    ----------
+    frame : int
+        The frame the change starts on: the bar line nearest the boundary.
+    label : int
+        Index of the new section's label (A = 0, B = 1 ...).
+    drop : bool
+        Whether the section starts at least `drop_db` louder with denser onsets.
+    """
+
+    frame: int
+    label: int
+    drop: bool
+
+
+def _snap(frame: int, candidates: np.ndarray, reach: float) -> int:
+    if len(candidates) == 0:
+        return frame
+    nearest = int(candidates[np.argmin(np.abs(candidates - frame))])
+    return nearest if abs(nearest - frame) <= reach else frame
+
+
+def section_changes(features: Features, config: MappingConfig) -> list[SectionChange]:
+    """Every section boundary after the first section, snapped to its bar line."""
+    bounds = np.asarray(features.sections_s).reshape(-1, 2)
+    labels = [str(label) for label in features.section_labels]
+    n, fps = features.n_frames, features.fps
+    if len(bounds) < 2 or len(labels) != len(bounds):
+        return []
+    downbeats, beats = features.downbeat_frames, features.beat_frames
+    bar = float(np.median(np.diff(downbeats))) if len(downbeats) > 1 else 2 * fps
+    beat = float(np.median(np.diff(beats))) if len(beats) > 1 else 0.5 * fps
+    power = 10 ** (features.loudness_db.astype(np.float64) / 10)
+    window = max(1, int(round(4 * fps)))
+    changes = []
+    for (start, _), label in zip(bounds[1:], labels[1:], strict=True):
+        frame = int(round(start * fps))
+        snapped = _snap(frame, downbeats, 0.6 * bar)
+        frame = snapped if snapped != frame else _snap(frame, beats, 0.6 * beat)
+        if not 0 < frame < n:
+            continue
+        before, after = slice(max(0, frame - window), frame), slice(frame, frame + window)
+        rise_db = 10 * np.log10(max(power[after].mean(), 1e-20) /
+                                max(power[before].mean(), 1e-20))
+        busier = features.onset[after].mean() >= 1.2 * features.onset[before].mean()
+        index = ord(label[:1] or "A") - ord("A") if label else 0
+        changes.append(SectionChange(frame=frame, label=index,
+                                     drop=bool(rise_db >= config.drop_db and busier)))
+    return changes
+
+
+def _section_matrix(label: int, amount: float, n_classes: int) -> np.ndarray:
+    """(1 - amount) I + amount P, P moving class k's share to class (k + label) % K."""
+    permutation = np.zeros((n_classes, n_classes))
+    permutation[np.arange(n_classes), (np.arange(n_classes) - label) % n_classes] = 1.0
+    return (1 - amount) * np.eye(n_classes) + amount * permutation
+
+
+def _section_mix(weights: np.ndarray, features: Features, config: MappingConfig
+                 ) -> np.ndarray:
+    """Move the class mix at each section change, from its bar line on (see
+    `section_changes`); sections labelled alike show the same mix."""
+    n, n_classes = weights.shape
+    changes = section_changes(features, config)
+    if n_classes < 2 or config.section_shift <= 0 or not changes:
+        return weights
+    labels = list(features.section_labels)
+    first = ord(str(labels[0])[:1] or "A") - ord("A") if labels else 0
+    current = _section_matrix(first, config.section_shift, n_classes)
+    out = weights @ current.T
+    morph = max(1, int(round(config.section_morph_s * features.fps)))
+    for k, change in enumerate(changes):
+        end = changes[k + 1].frame if k + 1 < len(changes) else n
+        amount = 1.0 if change.drop else config.section_shift
+        new = _section_matrix(change.label, amount, n_classes)
+        span = np.arange(change.frame, end)
+        # the change starts on the bar frame itself; a drop completes there
+        rho = np.clip((span - change.frame + 1) / (1 if change.drop else morph), 0.0, 1.0)
+        segment = weights[change.frame:end]
+        out[change.frame:end] = ((1 - rho)[:, None] * (segment @ current.T)
+                                 + rho[:, None] * (segment @ new.T))
+        current = new
+    return out
+
+
+def calm_factor(features: Features, config: MappingConfig) -> np.ndarray:
+    """How much of the motion each frame keeps, shape (T,), in [1 - calm, 1].
+
+    Silences (20 dB or more below the song's loud parts) and fills (beats with at least
+    twice the song's typical onset activity between their hits) lower it.
+    """
+    n = features.n_frames
+    factor = np.ones(n)
+    if config.calm <= 0 or n == 0:
+        return factor
+    loudness = features.loudness_db.astype(np.float64)
+    loud = np.percentile(loudness, 95)
+    silent = np.clip((loud - 20 - loudness) / 10, 0.0, 1.0)
+    busy = np.zeros(n)
+    beats = features.beat_frames
+    if len(beats) > 2:
+        onset = features.onset.astype(np.float64)
+        activity = []
+        for start, end in zip(beats[:-1], beats[1:], strict=True):
+            between = onset[start + 2:end - 1]
+            activity.append(between.mean() if len(between) else 0.0)
+        activity = np.array(activity)
+        typical = max(float(np.median(activity)), 1e-3)
+        for (start, end), value in zip(zip(beats[:-1], beats[1:], strict=True), activity,
+                                       strict=True):
+            busy[start:end] = np.clip((value / typical - 2.0), 0.0, 1.0)
+    quiet = np.maximum(silent, busy)
+    return 1.0 - config.calm * _smooth(quiet, 0.1 * features.fps)
+
+
+def _cue_plan(features: Features, classes: Sequence[int], config: MappingConfig,
+              cues: Sequence[Cue]) -> tuple[list[int], np.ndarray, np.ndarray, np.ndarray]:
+    """Class ids in play, class weights (T, K), intensity (T,) and truncation (T,) per frame
+    under `cues` (resolved: `time_s` in seconds of the analysed audio, sorted)."""
+    n, fps = features.n_frames, features.fps
+    current = tuple(int(c) for c in classes)
+    ids: list[int] = list(dict.fromkeys(current))
+    for cue in cues:
+        ids.extend(c for c in (cue.classes or ()) if c not in ids)
+    column = {class_id: k for k, class_id in enumerate(ids)}
+    weights = np.zeros((n, len(ids)))
+    intensity = np.ones(n)
+    truncation = np.full(n, float(config.truncation))
+    mixes: dict[tuple[int, ...], np.ndarray] = {}
+
+    def mix(chosen: tuple[int, ...]) -> np.ndarray:
+        if chosen not in mixes:
+            own = class_weights(features, len(chosen), config).astype(np.float64)
+            full = np.zeros((n, len(ids)))
+            for k, class_id in enumerate(chosen):
+                full[:, column[class_id]] += own[:, k]
+            mixes[chosen] = full
+        return mixes[chosen]
+
+    starts = [0] + [min(n, int(round(cue.time_s * fps))) for cue in cues]
+    level, trunc = 1.0, float(config.truncation)
+    previous: tuple[int, ...] | None = None
+    morph = max(1, int(round(config.section_morph_s * fps)))
+    for k, start in enumerate(starts):
+        end = starts[k + 1] if k + 1 < len(starts) else n
+        if k > 0:
+            cue = cues[k - 1]
+            current = tuple(cue.classes) if cue.classes else current
+            level = cue.intensity if cue.intensity is not None else level
+            trunc = cue.truncation if cue.truncation is not None else trunc
+        if end <= start:
+            previous = current
+            continue
+        target = mix(current)[start:end]
+        if previous is not None and previous != current:
+            # the new classes take over from the cue's frame on
+            rho = np.clip((np.arange(start, end) - start + 1) / morph, 0.0, 1.0)[:, None]
+            target = (1 - rho) * mix(previous)[start:end] + rho * target
+        weights[start:end] = target
+        intensity[start:end] = level
+        truncation[start:end] = trunc
+        previous = current
+    return ids, weights, intensity, truncation
+
+
 def map_features(features: Features, classes: Sequence[int], config: MappingConfig,
-                 *, seed: int = 0) -> Trajectory:
-    """Turn `features` into the BigGAN inputs of every frame (deterministic for `seed`)."""
+                 *, seed: int = 0, cues: Sequence[Cue] | None = None) -> Trajectory:
+    """Turn `features` into the BigGAN inputs of every frame (deterministic for `seed`).
+
+    `cues` (resolved, see `audiogan.timing.resolve_cues`) change the classes, the intensity
+    of the motion and the truncation from their frame on.
+    """
     rng = np.random.default_rng(seed)
     n = features.n_frames
     base = truncated_normal(rng, (Z_DIM,))
@@ -156,15 +338,43 @@ def map_features(features: Features, classes: Sequence[int], config: MappingConf
     drift *= config.drift_amount / np.sqrt(2 * n_circles)
 
     envelope, beat_index = beat_pulses(features, config)
+    # a pulse keeps the calm of its own beat frame, so it still peaks there
+    calm = calm_factor(features, config)
+    start_of_pulse = np.flatnonzero(np.diff(np.r_[-2, beat_index]) != 0)
+    held = calm[np.repeat(start_of_pulse, np.diff(np.r_[start_of_pulse, n]))]
+    envelope = envelope * held
     directions = _unit_directions(rng, config.pulse_directions)
     pulse_direction = directions[np.maximum(beat_index, 0) % config.pulse_directions]
     pulses = config.pulse_strength * envelope[:, None] * pulse_direction
 
-    z = np.clip(base + drift + pulses, -2.0, 2.0) * config.truncation
+    # a drop sends the base point to a new place on its bar frame
+    bases = np.repeat(base[None, :], n, axis=0)
+    if config.drop_jump > 0:
+        for change in section_changes(features, config):
+            if change.drop:
+                leap = config.drop_jump
+                new = ((1 - leap) * bases[change.frame] + leap * truncated_normal(rng, (Z_DIM,))
+                       ) / np.sqrt((1 - leap) ** 2 + leap**2)
+                bases[change.frame:] = new
+
+    if not cues:
+        z = np.clip(bases + drift + pulses, -2.0, 2.0) * config.truncation
+        return Trajectory(
+            z=z.astype(np.float32),
+            class_ids=np.asarray(classes, dtype=np.int64),
+            class_weights=class_weights(features, len(classes), config),
+            truncation=float(config.truncation),
+            fps=features.fps,
+        )
+    ids, weights, intensity, truncation = _cue_plan(features, classes, config, cues)
+    motion = intensity[:, None] * (drift + pulses)
+    z = np.clip(bases + motion, -2.0, 2.0) * truncation[:, None]
+    varies = bool(np.any(truncation != config.truncation))
     return Trajectory(
         z=z.astype(np.float32),
-        class_ids=np.asarray(classes, dtype=np.int64),
-        class_weights=class_weights(features, len(classes), config),
+        class_ids=np.asarray(ids, dtype=np.int64),
+        class_weights=weights.astype(np.float32),
         truncation=float(config.truncation),
         fps=features.fps,
+        frame_truncation=truncation.astype(np.float32) if varies else None,
     )

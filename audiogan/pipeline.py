@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from audiogan import analysis, audio, cache, mapping
+from audiogan import analysis, audio, cache, mapping, stems, timing
 from audiogan.config import MappingConfig, RenderConfig, resolve_config
 from audiogan.encode import AudioTrack, VideoWriter, temporary_path
 from audiogan.errors import AudioLoadError, ConfigError
-from audiogan.types import Features
+from audiogan.types import Cue, Features
 
 __all__ = ["RenderResult", "render", "analyze_song", "plan_output", "MIN_DURATION_S"]
 
@@ -112,7 +112,7 @@ def _check_excerpt(info: audio.AudioInfo, start: float, duration: float | None) 
 
 
 def _analyze(info: audio.AudioInfo, config: RenderConfig, fps: float,
-             progress: Progress | None) -> Features:
+             progress: Progress | None, *, check: bool = True) -> Features:
     total = info.duration_s
     if total is not None:
         total = max(0.0, total - config.start)
@@ -134,6 +134,8 @@ def _analyze(info: audio.AudioInfo, config: RenderConfig, fps: float,
         features = analysis.analyze(blocks, sr=ANALYSIS_SR, fps=fps, progress=report)
         if config.analysis_cache:
             cache.save_features(key, features)
+    if not check:
+        return features
     if features.duration_s < MIN_DURATION_S:
         raise AudioLoadError(
             f"{info.path.name} is {features.duration_s:.2f} s long, shorter than a beat; "
@@ -148,14 +150,48 @@ def _analyze(info: audio.AudioInfo, config: RenderConfig, fps: float,
     return features
 
 
+def _check_timing(config: RenderConfig) -> list[Cue]:
+    """Read the user's beats and cue files and probe the stems before any slow work, so
+    that a bad value stops the run at once; returns the cues as written."""
+    if config.beats is not None:
+        timing.read_beats(config.beats)
+    for _, path in config.stems:
+        audio.probe(path)
+    return timing.read_cues(config.cues) if config.cues is not None else []
+
+
+def _song_features(info: audio.AudioInfo, config: RenderConfig,
+                   progress: Progress | None) -> Features:
+    """The analysis of the song, its stems routed in, the user's grid applied."""
+    features = _analyze(info, config, config.fps, progress)
+    stem_paths = dict(config.stems)
+    if config.separate and not stem_paths:
+        from audiogan.separate import separate_stems
+
+        stem_paths = separate_stems(info.path)
+    if stem_paths:
+        analysed = {name: _analyze(audio.probe(path), config, config.fps, None, check=False)
+                    for name, path in stem_paths.items()}
+        features = stems.combine(features, **analysed)
+    grid = timing.user_grid(features, bpm=config.bpm, beat_offset=config.beat_offset,
+                            beats_file=config.beats, start_s=config.start)
+    return timing.apply_grid(features, grid)
+
+
 def analyze_song(song: str | Path, *, fps: float = 30.0, start: float = 0.0,
-                 duration: float | None = None,
-                 progress: Progress | None = None) -> tuple[audio.AudioInfo, Features]:
-    """Probe and analyse `song` (or an excerpt of it) at `fps`."""
-    config = resolve_config(render={"fps": fps, "start": start, "duration": duration})
+                 duration: float | None = None, progress: Progress | None = None,
+                 **options: Any) -> tuple[audio.AudioInfo, Features]:
+    """Probe and analyse `song` (or an excerpt of it) at `fps`.
+
+    `options` may give the user's timing and stems: ``bpm``, ``beat_offset``, ``beats``
+    (a file), ``stems`` (``{"drums": PATH, ...}``), ``separate``.
+    """
+    config = resolve_config(render={"fps": fps, "start": start, "duration": duration,
+                                    **options})
     info = audio.probe(song)
     _check_excerpt(info, config.start, config.duration)
-    return info, _analyze(info, config, config.fps, progress)
+    _check_timing(config)
+    return info, _song_features(info, config, progress)
 
 
 def render(song: str | Path, output: str | Path | None = None, *,
@@ -173,7 +209,8 @@ def render(song: str | Path, output: str | Path | None = None, *,
         A preset name from ``configs/`` or a TOML file (default: ``default``).
     **options
         Any `RenderConfig` field (classes, model, weights, fps, batch_size, device, dtype,
-        compile, seed, start, duration, preview, crf, encoder_speed, analysis_cache) or
+        compile, seed, start, duration, preview, crf, encoder_speed, analysis_cache; the
+        user's timing bpm, beat_offset, beats, cues; stems, separate) or
         `MappingConfig` field (truncation, pulse_strength, ...); they override the preset.
 
     Example
@@ -190,6 +227,7 @@ def render(song: str | Path, output: str | Path | None = None, *,
     info = audio.probe(song)
     _check_excerpt(info, config.start, config.duration)
     target = plan_output(song, output, preview=config.preview, overwrite=overwrite)
+    written_cues = _check_timing(config)
     device = generation.pick_device(config.device)
     dtype = generation.pick_dtype(config.dtype, device)
 
@@ -202,9 +240,10 @@ def render(song: str | Path, output: str | Path | None = None, *,
                                    progress=report_download)
     resolution = int(generator.config.output_dim)
 
-    features = _analyze(info, config, config.fps, progress)
+    features = _song_features(info, config, progress)
+    cues = timing.resolve_cues(written_cues, features, start_s=config.start)
     trajectory = mapping.map_features(features, config.classes, config.mapping,
-                                      seed=config.seed)
+                                      seed=config.seed, cues=cues)
     batch_size = config.batch_size or generation.default_batch_size(resolution, device)
     total = trajectory.n_frames
     track = AudioTrack(song, start=config.start, duration=features.duration_s,

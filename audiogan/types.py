@@ -8,11 +8,11 @@ time ``t = i / fps`` seconds after the start of the rendered audio.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["Features", "Trajectory", "NUM_CLASSES", "Z_DIM"]
+__all__ = ["Cue", "Features", "Trajectory", "NUM_CLASSES", "Z_DIM"]
 
 NUM_CLASSES = 1000
 Z_DIM = 128
@@ -45,6 +45,17 @@ class Features:
         (all zeros where the frame is silent).
     peak_dbfs : float
         Highest absolute sample level of the whole track, in dBFS.
+    downbeats_s : ndarray, shape (D,)
+        Bar starts in seconds, a subset of `beats_s`.
+    meter : int
+        Beats per bar (3 or 4; 0 when unknown).
+    tempo_curve : ndarray, shape (T,)
+        Local tempo (BPM) at each frame, from the beat intervals (0 without beats).
+    sections_s : ndarray, shape (S, 2)
+        Start and end (s) of each section (intro, verse, drop ...); they tile the song and
+        their boundaries fall on bar lines.
+    section_labels : ndarray, shape (S,), str
+        A letter per section; sections that sound alike share it.
     """
 
     fps: float
@@ -56,6 +67,11 @@ class Features:
     loudness_db: np.ndarray
     chroma: np.ndarray
     peak_dbfs: float
+    downbeats_s: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    meter: int = 0
+    tempo_curve: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    sections_s: np.ndarray = field(default_factory=lambda: np.zeros((0, 2)))
+    section_labels: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=str))
 
     @property
     def n_frames(self) -> int:
@@ -66,6 +82,12 @@ class Features:
     def beat_frames(self) -> np.ndarray:
         """Index of the video frame nearest each beat, shape (B,), within [0, T)."""
         frames = np.round(self.beats_s * self.fps).astype(np.int64)
+        return np.unique(frames[(frames >= 0) & (frames < self.n_frames)])
+
+    @property
+    def downbeat_frames(self) -> np.ndarray:
+        """Index of the video frame nearest each bar start, shape (D,), within [0, T)."""
+        frames = np.round(np.asarray(self.downbeats_s) * self.fps).astype(np.int64)
         return np.unique(frames[(frames >= 0) & (frames < self.n_frames)])
 
 
@@ -82,9 +104,12 @@ class Trajectory:
     class_weights : ndarray, shape (T, K), float32
         How much of each class every frame shows (rows are scaled by ``y_scale``).
     truncation : float
-        BigGAN truncation in (0, 1], fixed for the whole render.
+        BigGAN truncation in (0, 1] of the render (of frames `frame_truncation` leaves
+        unset).
     fps : float
         Frame rate of the trajectory.
+    frame_truncation : ndarray, shape (T,), optional
+        A truncation per frame, where cues change it from section to section.
     """
 
     z: np.ndarray
@@ -92,10 +117,20 @@ class Trajectory:
     class_weights: np.ndarray
     truncation: float
     fps: float
+    frame_truncation: np.ndarray | None = None
 
     @property
     def n_frames(self) -> int:
         return len(self.z)
+
+    def truncation_run(self, start: int) -> tuple[float, int]:
+        """The truncation at frame `start` and the first frame after it that has another."""
+        if self.frame_truncation is None:
+            return self.truncation, self.n_frames
+        values = self.frame_truncation
+        value = float(values[start])
+        other = np.flatnonzero(values[start:] != values[start])
+        return value, start + int(other[0]) if len(other) else self.n_frames
 
     def class_vectors(self, start: int = 0, stop: int | None = None) -> np.ndarray:
         """Dense class vectors of frames ``start:stop``, shape (n, 1000), float32.
@@ -108,3 +143,32 @@ class Trajectory:
         for k, class_id in enumerate(self.class_ids):
             y[:, class_id] += weights[:, k]
         return y
+
+
+@dataclass(frozen=True)
+class Cue:
+    """What the user asks for from a point of the song on (see `audiogan.timing`).
+
+    Attributes
+    ----------
+    time_s : float, optional
+        Start in seconds (of the song as read; of the analysed audio once resolved).
+    bar : int, optional
+        Start as a bar number, 1 = the first bar (replaced by `time_s` once resolved).
+    classes : tuple of int, optional
+        The classes to show from here on (unset: keep the current ones).
+    intensity : float, optional
+        Scale of the pulses and the drift from here on (unset: keep; 1 at the start).
+    truncation : float, optional
+        BigGAN truncation from here on (unset: keep the preset's).
+    line, source : int, str
+        Where the cue was written, for messages.
+    """
+
+    time_s: float | None = None
+    bar: int | None = None
+    classes: tuple[int, ...] | None = None
+    intensity: float | None = None
+    truncation: float | None = None
+    line: int = 0
+    source: str = ""

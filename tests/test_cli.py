@@ -132,10 +132,19 @@ def test_analyze_json(sample_song):
     report = json.loads(stdout)
     assert report["duration_s"] == 16.0
     assert report["tempo_bpm"] == pytest.approx(112, abs=1.5)
-    # the drums of samples/groove.wav start at 2.143 s with a beat every 60/112 s
-    grid = 60 / 112 * np.arange(4, 30)
+    # samples/groove.wav has a beat every 60/112 s from 0 (hi-hats only in the first bar,
+    # drums from 2.143 s): the grid holds through the intro
+    grid = 60 / 112 * np.arange(0, 30)
     assert all(np.min(np.abs(grid - b)) < 0.03 for b in report["beats_s"])
-    assert len(report["beats_s"]) >= 24
+    assert len(report["beats_s"]) >= 28
+    # bars of 4 beats, tempo 112 throughout, sections tiling the song
+    assert report["meter"] == 4
+    assert all(np.min(np.abs(grid[::4] - b)) < 0.03 for b in report["downbeats_s"])
+    assert len(report["downbeats_s"]) >= 7
+    assert all(abs(bpm - 112) < 2 for _, bpm in report["tempo_curve"])
+    sections = report["sections"]
+    assert sections[0]["start"] == 0.0 and sections[-1]["end"] == 16.0
+    assert all(set(s) == {"start", "end", "label"} for s in sections)
 
 
 def test_classes_command():

@@ -7,7 +7,15 @@ import pytest
 
 from audiogan.analysis import analyze
 from audiogan.config import MappingConfig
-from audiogan.mapping import beat_pulses, class_weights, drift_phase, map_features
+from audiogan.mapping import (
+    SectionChange,
+    beat_pulses,
+    calm_factor,
+    class_weights,
+    drift_phase,
+    map_features,
+    section_changes,
+)
 from audiogan.types import Features
 from tests import synth
 
@@ -122,3 +130,86 @@ def test_truncation_scales_z(click_features):
     high = map_features(click_features, [1], dataclasses.replace(CONFIG, truncation=0.8))
     np.testing.assert_allclose(high.z, 4 * low.z, rtol=1e-5, atol=1e-6)
     assert low.truncation == 0.2
+
+
+def _structured(n=360, fps=30.0, boundary_s=6.3, labels=("A", "B"), loud_after=-20.0,
+                onset_after=0.3) -> Features:
+    """Beats every 15 frames, bars every 60 (from frame 0), two sections; C major chroma."""
+    beats = np.arange(0, n, 15) / fps
+    chroma = np.zeros((n, 12), np.float32)
+    chroma[:, [0, 4, 7]] = 1.0
+    loudness = np.full(n, -20.0, np.float32)
+    onset = np.full(n, 0.3, np.float32)
+    cut = int(round(boundary_s * fps))
+    loudness[cut // 60 * 60:] = loud_after
+    onset[cut // 60 * 60:] = onset_after
+    return dataclasses.replace(
+        _features(n, fps, beats_s=beats, onset=onset, loudness=loudness, chroma=chroma),
+        downbeats_s=beats[::4], meter=4,
+        sections_s=np.array([[0.0, boundary_s], [boundary_s, n / fps]]),
+        section_labels=np.array(labels))
+
+
+def test_a_section_change_moves_the_class_mix_on_its_bar_line():
+    features = _structured()  # boundary at 6.3 s: the nearest bar line is frame 180 (6.0 s)
+    changes = section_changes(features, CONFIG)
+    assert changes == [SectionChange(frame=180, label=1, drop=False)]
+    config = dataclasses.replace(CONFIG, section_shift=0.6, section_morph_s=1.0)
+    plain = class_weights(features, 2, dataclasses.replace(CONFIG, section_shift=0.0))
+    moved = class_weights(features, 2, config)
+    np.testing.assert_allclose(moved[:180], plain[:180], atol=1e-6)  # nothing before it
+    assert moved[180, 0] < plain[180, 0] - 1e-3  # it starts on the bar frame itself
+    # a second after the bar line the mix is 40 % the old one and 60 % the classes swapped
+    expected = 0.4 * plain[215] + 0.6 * plain[215, ::-1]
+    np.testing.assert_allclose(moved[215], expected, atol=1e-5)
+    assert moved[100, 0] > 0.7 and moved[300, 0] < 0.5
+
+
+def test_a_drop_changes_at_once_and_moves_z_further():
+    quiet_to_loud = _structured(loud_after=-5.0, onset_after=1.0)
+    same_level = _structured()
+    assert section_changes(quiet_to_loud, CONFIG)[0].drop
+    assert not section_changes(same_level, CONFIG)[0].drop
+    weights = class_weights(quiet_to_loud, 2, CONFIG)
+    plain = class_weights(quiet_to_loud, 2, dataclasses.replace(CONFIG, section_shift=0.0))
+    np.testing.assert_allclose(weights[180], plain[180, ::-1], atol=1e-5)  # complete at once
+    no_pulses = dataclasses.replace(CONFIG, pulse_strength=0.0, drift_amount=0.0)
+    drop_z = map_features(quiet_to_loud, [1, 2], no_pulses).z
+    step = np.linalg.norm(np.diff(drop_z, axis=0), axis=1)
+    assert np.argmax(step) == 179  # the leap lands on frame 180
+    assert step[179] > 1.0 and np.delete(step, 179).max() < 1e-6
+    calm_z = map_features(same_level, [1, 2], no_pulses).z
+    assert np.linalg.norm(np.diff(calm_z, axis=0), axis=1).max() < 1e-6
+
+
+def test_downbeats_get_a_stronger_pulse():
+    features = _structured()
+    config = dataclasses.replace(CONFIG, downbeat_accent=0.5, calm=0.0)
+    envelope, _ = beat_pulses(features, config)
+    plain, _ = beat_pulses(features, dataclasses.replace(config, downbeat_accent=0.0))
+    assert envelope[60] == pytest.approx(1.5 * plain[60])
+    assert envelope[75] == pytest.approx(plain[75])
+
+
+def test_fills_and_silences_calm_the_motion():
+    n, fps = 360, 30.0
+    beats = np.arange(0, n, 15) / fps
+    onset = np.zeros(n, np.float32)
+    onset[::15] = 1.0
+    onset[3::15] = 0.2   # a little activity between the hits ...
+    onset[120:180] = 1.0  # ... and a fill over frames 120-180
+    loudness = np.full(n, -10.0, np.float32)
+    loudness[270:] = -60.0  # silence at the end
+    features = _features(n, fps, beats_s=beats, onset=onset, loudness=loudness)
+    config = dataclasses.replace(CONFIG, calm=0.8)
+    factor = calm_factor(features, config)
+    assert factor[30:100].min() == pytest.approx(1.0, abs=0.02)
+    assert factor[130:170].max() == pytest.approx(0.2, abs=0.02)
+    assert factor[285:].max() == pytest.approx(0.2, abs=0.02)
+    envelope, _ = beat_pulses(features, config)
+    z_calm = map_features(features, [1], config).z
+    z_free = map_features(features, [1], dataclasses.replace(config, calm=0.0)).z
+    step_calm = np.linalg.norm(np.diff(z_calm, axis=0), axis=1)
+    step_free = np.linalg.norm(np.diff(z_free, axis=0), axis=1)
+    assert step_calm[149] < 0.35 * step_free[149]  # the pulse of a beat inside the fill
+    assert step_calm[59] == pytest.approx(step_free[59], rel=0.05)  # a normal beat

@@ -1,0 +1,86 @@
+"""Automatic stems with demucs (optional: ``pip install "audiogan[stems]"``).
+
+The song is split into drums, bass and other (vocals go with other) by demucs' pretrained
+``htdemucs``; the stems are written as wav files into the cache and reused for the same song.
+Without demucs, or without its weights (they download once from the internet), this stops
+with one line saying what to do instead.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from audiogan.cache import cache_dir
+from audiogan.config import STEM_NAMES
+from audiogan.errors import ConfigError
+
+__all__ = ["separate_stems", "MODEL"]
+
+MODEL = "htdemucs"
+
+
+def _digest(song: Path) -> str:
+    digest = hashlib.sha256()
+    with open(song, "rb") as stream:
+        while chunk := stream.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()[:24]
+
+
+def separate_stems(song: str | Path, *, device: str = "cpu") -> dict[str, Path]:
+    """Paths of the drums, bass and other stems of `song`, separating it if not cached."""
+    song = Path(song)
+    folder = cache_dir() / "stems" / f"{_digest(song)}-{MODEL}"
+    paths = {name: folder / f"{name}.wav" for name in STEM_NAMES}
+    if all(path.is_file() for path in paths.values()):
+        return paths
+    try:
+        import torch
+        from demucs.apply import apply_model
+        from demucs.pretrained import get_model
+    except ImportError:
+        raise ConfigError('--separate needs demucs: pip install "audiogan[stems]", or give '
+                          "the stems yourself with --stem drums=PATH --stem bass=PATH "
+                          "--stem other=PATH") from None
+    try:
+        model = get_model(MODEL)
+    except Exception as exc:  # demucs reports a failed download in many ways
+        raise ConfigError(f"demucs could not load its {MODEL} weights ({type(exc).__name__}: "
+                          f"{str(exc).splitlines()[0] if str(exc) else 'no detail'}); they "
+                          "download once from the internet, or give the stems yourself with "
+                          "--stem NAME=PATH") from None
+    from audiogan.audio import probe, stream_mono
+
+    info = probe(song)
+    import numpy as np
+
+    # demucs wants its own rate, stereo; the whole song at once (separation is not streamed)
+    mono = np.concatenate(list(stream_mono(info, sample_rate=model.samplerate)))
+    wav = torch.from_numpy(np.stack([mono, mono]))[None]
+    with torch.inference_mode():
+        sources = apply_model(model, wav, device=device, progress=False)[0]
+    folder.mkdir(parents=True, exist_ok=True)
+    names = list(model.sources)
+    rest = [i for i, name in enumerate(names) if name not in ("drums", "bass")]
+    signals = {"drums": sources[names.index("drums")], "bass": sources[names.index("bass")],
+               "other": sources[rest].sum(dim=0)}
+    for name, signal in signals.items():
+        _write_wav(paths[name], signal.mean(dim=0).numpy(), model.samplerate)
+    return paths
+
+
+def _write_wav(path: Path, signal, sample_rate: int) -> None:
+    """Mono 16-bit wav, written under a temporary name and renamed when complete."""
+    import wave
+
+    import numpy as np
+
+    pcm = (np.clip(signal, -1.0, 1.0) * 32767).astype("<i2")
+    temporary = path.with_name(f".{path.name}.part")
+    with wave.open(str(temporary), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(sample_rate)
+        out.writeframes(pcm.tobytes())
+    temporary.replace(path)

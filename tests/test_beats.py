@@ -1,0 +1,96 @@
+"""The beat grid, downbeats, tempo curve and sections on band-like songs with known answers."""
+
+from __future__ import annotations
+
+import librosa
+import mir_eval
+import numpy as np
+import pytest
+
+from audiogan.analysis import analyze
+from audiogan.beats import dp_beats, find_downbeats, grid_from_bpm, tempo_at
+from tests.bandsynth import band_song
+
+
+def _f(reference, estimated) -> float:
+    return float(mir_eval.beat.f_measure(np.asarray(reference), np.asarray(estimated), 0.07))
+
+
+@pytest.fixture(scope="module")
+def intro_drop():
+    song = band_song("intro_drop")
+    return song, analyze(song.y, sr=song.sr, fps=30)
+
+
+@pytest.fixture(scope="module")
+def waltz():
+    song = band_song("waltz")
+    return song, analyze(song.y, sr=song.sr, fps=30)
+
+
+def test_quiet_intro_keeps_its_beats_where_librosa_loses_them(intro_drop):
+    song, features = intro_drop
+    ours = _f(song.beats_s, features.beats_s)
+    _, theirs = librosa.beat.beat_track(y=song.y, sr=song.sr, units="time")
+    assert ours >= 0.97
+    assert ours > _f(song.beats_s, theirs) + 0.1
+    intro = song.beats_s[song.beats_s < song.sections[0][1] - 0.1]
+    hit = [np.min(np.abs(features.beats_s - b)) < 0.05 for b in intro]
+    assert all(hit), intro[~np.array(hit)]
+
+
+def test_downbeats_and_sections_of_a_drop(intro_drop):
+    song, features = intro_drop
+    assert features.meter == 4
+    assert _f(song.downbeats_s, features.downbeats_s) >= 0.95
+    # the drop and the outro start on their bar lines, within 0.1 s
+    starts = features.sections_s[:, 0]
+    for start, _, _ in song.sections[1:]:
+        assert np.min(np.abs(starts - start)) < 0.1, (start, starts)
+    # intro, drop and outro do not sound alike
+    assert len(set(features.section_labels)) == 3
+    np.testing.assert_allclose(features.sections_s[1:, 0], features.sections_s[:-1, 1])
+
+
+def test_three_four_time(waltz):
+    song, features = waltz
+    assert features.meter == 3
+    assert _f(song.beats_s, features.beats_s) >= 0.97
+    assert _f(song.downbeats_s, features.downbeats_s) >= 0.95
+
+
+def test_tempo_curve_follows_a_ramp():
+    song = band_song("ramp")  # 96 -> 132 BPM over 50 s
+    features = analyze(song.y, sr=song.sr, fps=10)
+    assert _f(song.beats_s, features.beats_s) >= 0.97
+    assert features.tempo_curve.shape == (features.n_frames,)
+    early, late = features.tempo_curve[60], features.tempo_curve[450]  # at 6 s and 45 s
+    assert early == pytest.approx(96 + 36 * 6 / 50, abs=3)
+    assert late == pytest.approx(96 + 36 * 45 / 50, abs=3)
+
+
+def test_dp_follows_a_changing_period():
+    # impulses whose spacing grows from 20 to 30 hops, the period known at each hop
+    positions = np.cumsum(np.linspace(20, 30, 40)).astype(int)
+    envelope = np.zeros(positions[-1] + 10)
+    envelope[positions] = 1.0
+    period = np.interp(np.arange(len(envelope)), positions[1:], np.diff(positions))
+    np.testing.assert_array_equal(dp_beats(envelope, period), positions)
+
+
+def test_downbeats_from_accents_and_chord_changes():
+    beats = np.arange(24) * 0.5
+    accent = np.tile([1.0, 0.2, 0.2], 8)  # 3/4, bar lines on beats 0, 3, 6 ...
+    change = np.tile([0.5, 0.0, 0.1], 8)
+    downbeats, meter = find_downbeats(beats, np.roll(accent, 1), np.roll(change, 1))
+    assert meter == 3
+    np.testing.assert_allclose(downbeats, beats[1::3])
+
+
+def test_tempo_at_and_a_strict_grid():
+    grid = grid_from_bpm(100.0, offset_s=1.3, duration_s=10.0, meter=4)
+    np.testing.assert_allclose(np.diff(grid.beats_s), 0.6)
+    assert grid.beats_s[0] == pytest.approx(0.1)
+    assert 1.3 in np.round(grid.downbeats_s, 6)
+    np.testing.assert_allclose(np.diff(grid.downbeats_s), 2.4)
+    np.testing.assert_allclose(tempo_at(grid.beats_s, np.array([2.0, 5.0])), 100.0)

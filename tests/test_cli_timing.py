@@ -1,0 +1,93 @@
+"""The command line with the user's timing, cues, stems and the analysis plot."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from tests import synth
+from tests.test_cli import run
+
+
+@pytest.fixture(scope="module")
+def clicks_song(tmp_path_factory):
+    y, beats = synth.click_track(120.0, 6.0)
+    folder = tmp_path_factory.mktemp("timing")
+    return synth.write_wav(folder / "clicks.wav", y), beats
+
+
+def test_analyze_with_a_beats_file_and_bpm(tmp_path, clicks_song):
+    song, _ = clicks_song
+    beats = tmp_path / "beats.csv"
+    beats.write_text("time,downbeat\n" + "".join(f"{0.7 + 0.6 * k:.1f},{int(k % 3 == 0)}\n"
+                                                 for k in range(9)))
+    code, stdout, stderr = run("analyze", str(song), "--json", "--beats", str(beats))
+    assert code == 0, stderr
+    report = json.loads(stdout)
+    np.testing.assert_allclose(report["beats_s"], 0.7 + 0.6 * np.arange(9))
+    np.testing.assert_allclose(report["downbeats_s"], [0.7, 2.5, 4.3])
+    assert report["meter"] == 3 and report["tempo_bpm"] == pytest.approx(100.0)
+    code, stdout, _ = run("analyze", str(song), "--json", "--bpm", "90", "--beat-offset",
+                          "1.0")
+    report = json.loads(stdout)
+    np.testing.assert_allclose(report["beats_s"][:3], [1 / 3, 1.0, 5 / 3], atol=1e-3)
+    assert all(bpm == pytest.approx(90, abs=0.01) for _, bpm in report["tempo_curve"])
+
+
+def test_analyze_plot_writes_a_png(tmp_path, clicks_song):
+    song, _ = clicks_song
+    target = tmp_path / "analysis.png"
+    code, _, stderr = run("analyze", str(song), "--plot", str(target))
+    assert code == 0, stderr
+    data = target.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 20_000
+    width, height = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+    assert (width, height) == (1400, 1000)
+    assert not list(tmp_path.glob(".*.png"))
+
+
+def test_render_with_cues_and_stems(tmp_path, clicks_song, tiny_weights):
+    song, _ = clicks_song
+    cues = tmp_path / "cues.toml"
+    cues.write_text('[[cue]]\ntime = 2.0\nclasses = ["goldfish"]\nintensity = 0.5\n'
+                    "truncation = 0.8\n")
+    target = tmp_path / "out.mp4"
+    code, _, stderr = run(str(song), "--classes", "398", "--weights", str(tiny_weights),
+                          "--cues", str(cues), "--stem", f"drums={song}", "--fps", "10",
+                          "-o", str(target), "-q")
+    assert code == 0, stderr
+    frames, fps = synth.read_video(target)
+    assert len(frames) == 60 and fps == 10
+
+
+@pytest.mark.parametrize(("files", "message"), [
+    ({"cues.toml": "[[cue]]\ntime = 1\nintensity = 'loud'\n"},
+     "cues.toml line 3: intensity 'loud' must be a number in [0, 4]"),
+    ({"cues.toml": "[[cue]]\nbar = 99\n"}, "cues.toml line 1: bar 99 is past the last bar"),
+    ({"beats.txt": "0.5\n1.0\nsoon\n"}, "beats.txt line 3: 'soon' is not a time in seconds"),
+])
+def test_bad_timing_files_get_one_line_and_no_video(tmp_path, clicks_song, tiny_weights,
+                                                    files, message):
+    song, _ = clicks_song
+    args = [str(song), "--weights", str(tiny_weights), "-o", str(tmp_path / "out.mp4")]
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+        args += ["--cues" if name.endswith(".toml") else "--beats", str(tmp_path / name)]
+    code, _, stderr = run(*args)
+    lines = stderr.strip().splitlines()
+    assert code == 1 and len(lines) == 1, stderr
+    assert message in lines[0] and str(tmp_path) in lines[0]
+    assert not (tmp_path / "out.mp4").exists()
+
+
+def test_bad_bpm_and_stem_flags(tmp_path, clicks_song):
+    song, _ = clicks_song
+    code, _, stderr = run("analyze", str(song), "--bpm", "1000")
+    assert code == 1 and stderr.strip() == ("audiogan: error: bpm must be in [20, 400], "
+                                            "got 1000.0")
+    code, _, stderr = run("analyze", str(song), "--stem", "voice=x.wav")
+    assert code == 1 and "unknown stem 'voice': use drums, bass or other" in stderr
+    code, _, stderr = run("analyze", str(song), "--plot", str(tmp_path / "a.jpg"))
+    assert code == 1 and "name it *.png" in stderr
