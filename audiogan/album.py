@@ -181,8 +181,12 @@ def _output_names(songs: list[Path]) -> dict[str, str]:
 
 
 def _plan_jobs(songs: list[Path], out_dir: Path, *, preset: str | Path | None, seed: int,
-               overrides: dict[str, dict[str, Any]],
-               options: dict[str, Any]) -> list[TrackJob]:
+               overrides: dict[str, dict[str, Any]], options: dict[str, Any],
+               toml_path: Path | None) -> list[TrackJob]:
+    """Each track's resolved options; raise `ConfigError` for settings no track can use."""
+    from audiogan.config import resolve_config
+    from audiogan.pipeline import _split_options
+
     names = _output_names(songs)
     jobs = []
     for song in songs:
@@ -195,7 +199,15 @@ def _plan_jobs(songs: list[Path], out_dir: Path, *, preset: str | Path | None, s
         if isinstance(track_preset, Path):
             track_preset = str(track_preset)
         try:
-            settings = {"preset": track_preset, **_jsonable(track_options)}
+            render_options, mapping_options = _split_options(track_options)
+            config = resolve_config(track_preset, render_options, mapping_options)
+        except ConfigError as exc:
+            if not extra:
+                raise
+            raise ConfigError(f"{toml_path}: track {song.name!r}: {exc}") from None
+        # the key holds the resolved settings, so equal settings spelt differently match
+        settings = {"config": _jsonable(asdict(config)), "model_given": "model" in options}
+        try:
             key = cache.analysis_key(song, **settings)
         except OSError as exc:
             key = f"unreadable: {exc}"
@@ -307,24 +319,15 @@ def render_album(album_dir: str | Path, out_dir: str | Path, *,
     if toml_path is None and (album_dir / ALBUM_TOML).is_file():
         toml_path = album_dir / ALBUM_TOML
     overrides = read_album_toml(toml_path, [s.name for s in songs]) if toml_path else {}
-    # check the album-wide settings once, so a typo fails here and not on every track
-    from audiogan.config import resolve_config
-    from audiogan.pipeline import _split_options
-
-    render_options, mapping_options = _split_options(options)
-    resolve_config(preset, render_options, mapping_options)
-    for extra in overrides.values():
-        resolve_config(extra.get("preset", preset),
-                       {**render_options, **{k: v for k, v in extra.items() if k != "preset"}},
-                       mapping_options)
+    # every track's settings are checked here, so a typo fails before anything is written
+    jobs = _plan_jobs(songs, out_dir, preset=preset, seed=seed, overrides=overrides,
+                      options=options, toml_path=toml_path)
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise ConfigError(f"cannot create {out_dir} ({exc.strerror or exc}); choose another "
                           "-o") from None
     remove_stale_partials(out_dir)
-    jobs = _plan_jobs(songs, out_dir, preset=preset, seed=seed, overrides=overrides,
-                      options=options)
     manifest = Manifest(out_dir / MANIFEST_NAME, {
         "album": str(album_dir.resolve()), "preset": preset, "seed": seed,
         "album_toml": str(toml_path) if toml_path else None, "options": options,

@@ -214,7 +214,9 @@ class _AlbumReporter:
         self.bars.start()
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, exc_type: object, *exc: object) -> None:
+        if exc_type is not None:
+            self.bars.live.transient = True  # bad settings leave only their error line
         self.bars.stop()
 
     def __call__(self, name: str, stage: str, done: float, total: float | None) -> None:
@@ -235,6 +237,8 @@ class _AlbumReporter:
             self.bars.update(self.track, description=f"{label} encoding")
         elif stage in ("finished", "failed", "skipped"):
             self.bars.update(self.album, completed=done, total=total)
+            if stage == "failed":
+                self.bars.update(self.track, description=f"{label} failed")
 
 
 @app.command("batch")

@@ -60,7 +60,7 @@ def test_three_videos_one_clear_failure(first_run, album):
         facts = probe_video(out / f"{name} track.mp4")
         assert facts is not None and facts.has_audio
         assert facts.frames == round(seconds * 12)
-    failure = [line for line in stderr.splitlines() if "04 broken.wav" in line]
+    failure = [line for line in stderr.splitlines() if line.startswith("audiogan: error:")]
     assert len(failure) == 1
     assert failure[0].startswith("audiogan: error: 04 broken.wav: ")
     assert "not an audio file ffmpeg can read" in failure[0]
@@ -152,7 +152,7 @@ def test_bad_album_toml_is_one_line_and_nothing_is_written(tiny_weights, tmp_pat
 
 
 def test_killed_run_leaves_no_partial_video_and_the_next_run_finishes(tiny_weights, tmp_path):
-    songs = _make_album(tmp_path / "songs", seconds=(1.5, 12.0))
+    songs = _make_album(tmp_path / "songs", seconds=(1.5, 4.0))
     out = tmp_path / "videos"
     command = [sys.executable, "-m", "audiogan", "batch", str(songs), "-o", str(out),
                "--weights", str(tiny_weights), "--fps", "24", "-q"]
@@ -177,7 +177,7 @@ def test_killed_run_leaves_no_partial_video_and_the_next_run_finishes(tiny_weigh
     assert any(p.name.endswith(".partial") for p in out.iterdir())
     results = render_album(songs, out, weights=tiny_weights, fps=24.0)
     assert [r.status for r in results] == ["skipped", "rendered"]
-    assert probe_video(out / "02 track.mp4").frames == 288
+    assert probe_video(out / "02 track.mp4").frames == 96
     assert sorted(p.name for p in out.iterdir()) == ["01 track.mp4", "02 track.mp4",
                                                      "manifest.json"]
 
