@@ -28,9 +28,15 @@ def test_ray_album_with_split_tracks_matches_the_in_process_render(tiny_weights,
     for mine, theirs in zip(here[:2], there[:2], strict=True):
         assert theirs.output.parent == tmp_path / "ray"  # written where the driver asked
         assert theirs.frames == mine.frames
-        local, remote = synth.read_video(mine.output)[0], synth.read_video(theirs.output)[0]
-        assert local.shape == remote.shape
-        assert np.abs(local.astype(int) - remote.astype(int)).max() <= 1
+        local = synth.read_video(mine.output)[0].astype(int)
+        remote = synth.read_video(theirs.output)[0].astype(int)
+        assert local.shape == remote.shape == (mine.frames, 128, 128, 3)
+        # float rounding differs with the workers' thread count (one torch thread each) and
+        # the batch boundaries: a few pixels one level apart, which the yuv420p round trip
+        # of the lossless encode can make two
+        difference = np.abs(local - remote)
+        assert difference.max() <= 2
+        assert (difference == 0).mean() > 0.9999
         assert synth.stream_facts(theirs.output).count("Audio: aac") == 1
     assert not [p for p in (tmp_path / "ray").iterdir() if p.name.startswith(".")]
 
