@@ -333,6 +333,9 @@ def render_album(album_dir: str | Path, out_dir: str | Path, *,
         "album_toml": str(toml_path) if toml_path else None, "options": options,
         "split_frames": split_frames, "ray": ray,
     })
+    # tracks no longer in the folder drop out of the manifest
+    manifest.data["tracks"] = {job.name: manifest.previous[job.name] for job in jobs
+                               if job.name in manifest.previous}
     manifest.write()
     results: dict[str, TrackResult] = {}
 
