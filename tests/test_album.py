@@ -31,9 +31,10 @@ def _make_album(folder: Path, seconds: tuple[float, ...] = (2.0, 2.5, 2.0)) -> P
 
 @pytest.fixture(scope="module")
 def album(tmp_path_factory) -> Path:
-    """Three short songs, a corrupt one, and a file that is not audio."""
+    """Three short songs, a corrupt one, a silent one, and a file that is not audio."""
     folder = _make_album(tmp_path_factory.mktemp("album") / "songs")
     (folder / "04 broken.wav").write_bytes(b"RIFF" + os.urandom(3000))
+    synth.write_wav(folder / "05 silence.wav", np.zeros(44100 * 2, np.float32))
     (folder / "cover.jpg").write_bytes(b"not a song")
     return folder
 
@@ -61,11 +62,12 @@ def test_three_videos_one_clear_failure(first_run, album):
         assert facts is not None and facts.has_audio
         assert facts.frames == round(seconds * 12)
     failure = [line for line in stderr.splitlines() if line.startswith("audiogan: error:")]
-    assert len(failure) == 1
+    assert len(failure) == 2
     assert failure[0].startswith("audiogan: error: 04 broken.wav: ")
     assert "not an audio file ffmpeg can read" in failure[0]
+    assert failure[1].startswith("audiogan: error: 05 silence.wav: 05 silence.wav is silent")
     assert "note: skipping cover.jpg: not an audio file" in stderr
-    assert "1 of 4 tracks failed (3 done)" in stderr
+    assert "2 of 5 tracks failed (3 done)" in stderr
     assert "Traceback" not in stderr
     # the summary table: track, duration, frames, wall time, status
     assert "01 track.wav" in stderr and "rendered" in stderr and "failed" in stderr
@@ -84,6 +86,7 @@ def test_manifest_records_settings_versions_and_statuses(first_run):
     assert tracks["01 track.wav"]["seed"] == track_seed(3, "01 track.wav")
     broken = tracks["04 broken.wav"]
     assert broken["status"] == "failed" and "not an audio file" in broken["error"]
+    assert tracks["05 silence.wav"]["status"] == "failed"
     assert not [p for p in out.iterdir() if p.name.startswith(".")]  # no temporary left
 
 
@@ -91,7 +94,7 @@ def test_second_run_renders_nothing_new(first_run, album, tiny_weights):
     out, _, _ = first_run
     before = {p.name: p.stat().st_mtime_ns for p in out.glob("*.mp4")}
     results = render_album(album, out, weights=tiny_weights, fps=12.0, classes=[1, 2], seed=3)
-    assert [r.status for r in results] == ["skipped", "skipped", "skipped", "failed"]
+    assert [r.status for r in results] == ["skipped"] * 3 + ["failed"] * 2
     assert [r.frames for r in results[:3]] == [24, 30, 24]
     assert {p.name: p.stat().st_mtime_ns for p in out.glob("*.mp4")} == before
     manifest = json.loads((out / "manifest.json").read_text())
