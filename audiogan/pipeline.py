@@ -219,6 +219,16 @@ def prepare(song: str | Path, output: str | Path | None = None, *,
     Takes the arguments of `render` (see there) and does all of its work except the frames:
     no model is loaded. Raises `AudioganError` subclasses for bad input.
     """
+    return _prepare(song, output, preset=preset, overwrite=overwrite, progress=progress,
+                    options=options)
+
+
+def _prepare(song: str | Path, output: str | Path | None, *, preset: str | Path | None,
+             overwrite: bool, progress: Progress | None, options: dict[str, Any],
+             before_analysis: Callable[[str | None, Path | None], None] | None = None
+             ) -> RenderPlan:
+    """`prepare`, calling ``before_analysis(model_name, weights)`` once the cheap checks pass
+    (`render` loads the model there, so bad weights fail before a long analysis)."""
     render_options, mapping_options = _split_options(options)
     config = resolve_config(preset, render_options, mapping_options)
     song = Path(song).expanduser()
@@ -231,6 +241,8 @@ def prepare(song: str | Path, output: str | Path | None = None, *,
     explicit_model = "model" in render_options or config.weights is None
     model_name = config.model if explicit_model else None
     resolution = _model_resolution(model_name, config.weights)
+    if before_analysis is not None:
+        before_analysis(model_name, config.weights)
     features = _analyze(info, config, config.fps, progress)
     trajectory = mapping.map_features(features, config.classes, config.mapping,
                                       seed=config.seed)
@@ -241,13 +253,17 @@ def prepare(song: str | Path, output: str | Path | None = None, *,
 def load_generator(plan: RenderPlan, progress: Progress | None = None):
     """Load the BigGAN the plan asks for (downloading it once); reusable across plans with
     the same `model_name` and ``config.weights``."""
+    return _load_generator(plan.model_name, plan.config.weights, progress)
+
+
+def _load_generator(model_name: str | None, weights: Path | None, progress: Progress | None):
     from audiogan import model as biggan
 
     def report_download(done: int, total: int | None) -> None:
         if progress is not None:
             progress("weights", done, total)
 
-    return biggan.load_biggan(plan.model_name, plan.config.weights, progress=report_download)
+    return biggan.load_biggan(model_name, weights, progress=report_download)
 
 
 def _frames(plan: RenderPlan, generator, start: int, stop: int):
@@ -378,8 +394,13 @@ def render(song: str | Path, output: str | Path | None = None, *,
     started = time.perf_counter()
     if split_frames is not None and split_frames < 1:
         raise ConfigError(f"--split-frames must be at least 1, got {split_frames}")
-    plan = prepare(song, output, preset=preset, overwrite=overwrite, progress=progress,
-                   **options)
-    generator = load_generator(plan, progress)
+    generators = []
+
+    def load_model(model_name: str | None, weights: Path | None) -> None:
+        generators.append(_load_generator(model_name, weights, progress))
+
+    plan = _prepare(song, output, preset=preset, overwrite=overwrite, progress=progress,
+                    options=options, before_analysis=load_model)
+    generator = generators[0]
     return render_plan(plan, generator=generator, split_frames=split_frames,
                        progress=progress, started=started)

@@ -121,7 +121,7 @@ def test_damaged_or_changed_output_is_rendered_again(album, tiny_weights, tmp_pa
 
 def test_seeds_derive_from_the_album_seed_and_album_toml_overrides(album, tiny_weights,
                                                                    tmp_path):
-    songs = _make_album(tmp_path / "songs", seconds=(2.0, 2.0))
+    songs = _make_album(tmp_path / "songs", seconds=(1.5, 1.5))
     (songs / "album.toml").write_text('[tracks."02 track.wav"]\nseed = 11\nclasses = [5, 9]\n')
     out = tmp_path / "videos"
     results = render_album(songs, out, weights=tiny_weights, fps=12.0, classes=[1, 2], seed=3)

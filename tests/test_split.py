@@ -139,9 +139,10 @@ def test_split_frames_cli_and_default_quality(sample_song, tiny_weights, tmp_pat
     from tests.test_cli import run
 
     code, _, stderr = run(str(sample_song), "--weights", str(tiny_weights), "--duration", "2",
-                          "--split-frames", "2", "-o", str(tmp_path / "s.mp4"), "-q")
+                          "--fps", "12", "--split-frames", "2", "-o", str(tmp_path / "s.mp4"),
+                          "-q")
     assert code == 0, stderr
-    assert probe_video(tmp_path / "s.mp4").frames == 60
+    assert probe_video(tmp_path / "s.mp4").frames == 24
     code, _, stderr = run(str(sample_song), "--weights", str(tiny_weights), "--split-frames",
                           "0", "-o", str(tmp_path / "z.mp4"))
     assert code == 1 and "--split-frames must be at least 1, got 0" in stderr
