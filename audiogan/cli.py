@@ -61,7 +61,7 @@ class _RateColumn(ProgressColumn):
     def render(self, task: Task) -> Text:
         speed = task.finished_speed or task.speed
         unit = task.fields.get("unit", "")
-        return Text(f"{speed:.1f} {unit}/s" if speed else "", style="cyan")
+        return Text(f"{speed:.1f} {unit}/s" if speed and unit else "", style="cyan")
 
 
 class _Reporter:
@@ -207,7 +207,7 @@ class _AlbumReporter:
             TextColumn("{task.description:<32}"), BarColumn(), MofNCompleteColumn(),
             _RateColumn(), TimeRemainingColumn(compact=True), console=err, disable=not enabled,
         )
-        self.album = self.bars.add_task("album", total=None, unit="tracks")
+        self.album = self.bars.add_task("album", total=None, unit="")  # no tracks/s
         self.track = self.bars.add_task("", total=None, unit="frames", visible=False)
 
     def __enter__(self) -> _AlbumReporter:
