@@ -7,6 +7,7 @@ The stages (`audiogan.analysis`, `audiogan.mapping`, `audiogan.generate`, `audio
 can be used on their own; `audiogan.pipeline` runs them in order.
 """
 
+from audiogan.album import TrackResult, render_album
 from audiogan.errors import AudioganError, AudioLoadError, ConfigError, EncodeError, ModelLoadError
 from audiogan.pipeline import RenderResult, analyze_song, render
 
@@ -19,7 +20,9 @@ __all__ = [
     "EncodeError",
     "ModelLoadError",
     "RenderResult",
+    "TrackResult",
     "__version__",
     "analyze_song",
     "render",
+    "render_album",
 ]

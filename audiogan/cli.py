@@ -54,7 +54,8 @@ app = typer.Typer(
 err = Console(stderr=True, highlight=False)
 out = Console(highlight=False)
 
-COMMANDS = ("render", "analyze", "classes", "presets", "test-checkpoint", "tempo", "view")
+COMMANDS = ("render", "analyze", "classes", "presets", "test-checkpoint", "tempo", "view",
+            "batch")
 
 
 class _RateColumn(ProgressColumn):
@@ -63,7 +64,7 @@ class _RateColumn(ProgressColumn):
     def render(self, task: Task) -> Text:
         speed = task.finished_speed or task.speed
         unit = task.fields.get("unit", "")
-        return Text(f"{speed:.1f} {unit}/s" if speed else "", style="cyan")
+        return Text(f"{speed:.1f} {unit}/s" if speed and unit else "", style="cyan")
 
 
 class _Reporter:
@@ -194,6 +195,10 @@ def render_command(
     separate: Annotated[bool, _SEPARATE] = False,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an existing output.")
                          ] = False,
+    split_frames: Annotated[int | None, typer.Option(
+        "--split-frames", help="Make the video as N frame-range segments joined at the end "
+        "(the same video; how `audiogan batch --ray` spreads a long song over workers).",
+        show_default=False)] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress, no summary.")
                      ] = False,
 ) -> None:
@@ -211,7 +216,7 @@ def render_command(
     options.update({k: v for k, v in given.items() if v is not None})
     with _Reporter(enabled=not quiet) as reporter:
         result = render(song, output, preset=preset, overwrite=overwrite, progress=reporter,
-                        **options)
+                        split_frames=split_frames, **options)
     if not quiet:
         err.print(f"[green]done[/green]: {result.output}")
         err.print(f"  {result.duration_s:.2f} s of music, {result.frames} frames at "
@@ -229,6 +234,143 @@ def _tempo_curve(features: Any) -> list[list[float]]:
     frames = np.clip(np.round(features.beats_s * features.fps).astype(int), 0, len(curve) - 1)
     return [[round(float(t), 3), round(float(curve[f]), 2)]
             for t, f in zip(features.beats_s, frames, strict=True)]
+
+
+class _AlbumReporter:
+    """The album view: tracks done (with time left) and the current track's frames."""
+
+    def __init__(self, enabled: bool):
+        self.enabled = enabled
+        self.bars = Progress(
+            TextColumn("{task.description:<32}"), BarColumn(), MofNCompleteColumn(),
+            _RateColumn(), TimeRemainingColumn(compact=True), console=err, disable=not enabled,
+        )
+        self.album = self.bars.add_task("album", total=None, unit="")  # no tracks/s
+        self.track = self.bars.add_task("", total=None, unit="frames", visible=False)
+
+    def __enter__(self) -> _AlbumReporter:
+        self.bars.start()
+        return self
+
+    def __exit__(self, exc_type: object, *exc: object) -> None:
+        if exc_type is not None:
+            self.bars.live.transient = True  # bad settings leave only their error line
+        self.bars.stop()
+
+    def __call__(self, name: str, stage: str, done: float, total: float | None) -> None:
+        if stage == "ignored":
+            err.print(f"note: skipping {name}: not an audio file", markup=False)
+            return
+        if not self.enabled:
+            return
+        label = name if len(name) <= 24 else name[:23] + "…"
+        if stage == "start":
+            self.bars.update(self.album, total=total)
+            self.bars.reset(self.track, total=None, description=f"{label} analysing",
+                            visible=True)
+        elif stage == "frames":
+            self.bars.update(self.track, completed=done, total=total,
+                             description=f"{label} frames")
+        elif stage == "encoding":
+            self.bars.update(self.track, description=f"{label} encoding")
+        elif stage in ("finished", "failed", "skipped"):
+            self.bars.update(self.album, completed=done, total=total)
+            if stage == "failed":
+                self.bars.update(self.track, description=f"{label} failed")
+
+
+@app.command("batch")
+def batch_command(
+    album_dir: Annotated[Path, typer.Argument(help="A folder of songs (sorted by file name).",
+                                              show_default=False)],
+    output: Annotated[Path, typer.Option(
+        "--output", "-o", help="Folder for the videos and manifest.json.",
+        show_default=False)],
+    classes: Annotated[str | None, typer.Option(
+        "--classes", "-c", help="Classes for every track (album.toml may set them per "
+        "track): --classes 398 402.")] = None,
+    preset: Annotated[str | None, typer.Option(
+        help="One preset for the whole album (album.toml may set one per track).",
+        show_default=False)] = None,
+    seed: Annotated[int, typer.Option(help="The album's seed; each track's is derived from it "
+                                      "and the file name.")] = 0,
+    album_toml: Annotated[Path | None, typer.Option(
+        "--album-toml", help="Per-track classes, preset, seed [default: ALBUM_DIR/album.toml "
+        "if there].", show_default=False)] = None,
+    ray: Annotated[str | None, typer.Option(
+        "--ray", help="auto: start a local Ray; ADDRESS: join that cluster. Tracks run as "
+        "tasks, one GPU each (needs pip install 'audiogan[ray]').", show_default=False)] = None,
+    split_frames: Annotated[int | None, typer.Option(
+        "--split-frames", help="Render each track as N frame ranges (spread over the Ray "
+        "workers), joined with the audio at the end.", show_default=False)] = None,
+    model: Annotated[str | None, typer.Option(
+        help="biggan-deep-128, biggan-deep-256 or biggan-deep-512.", show_default=False)] = None,
+    weights: Annotated[Path | None, typer.Option(
+        help="A folder with config.json and pytorch_model.bin.", show_default=False)] = None,
+    fps: Annotated[float | None, typer.Option(help="Frames per second [default: 30].",
+                                              show_default=False)] = None,
+    start: Annotated[float | None, typer.Option(help="Render each track from this second.",
+                                                show_default=False)] = None,
+    duration: Annotated[float | None, typer.Option(help="At most this many seconds per track.",
+                                                   show_default=False)] = None,
+    truncation: Annotated[float | None, typer.Option(help="BigGAN truncation in (0, 1].",
+                                                     show_default=False)] = None,
+    preview: Annotated[bool, typer.Option("--preview", help="Fast look check: 128 px, 12 fps."
+                                          )] = False,
+    batch_size: Annotated[int | None, typer.Option(help="Frames per model call.",
+                                                   show_default=False)] = None,
+    device: Annotated[str | None, typer.Option(help="auto, cpu or cuda.",
+                                               show_default=False)] = None,
+    dtype: Annotated[str | None, typer.Option(help="auto, float32, float16 or bfloat16.",
+                                              show_default=False)] = None,
+    compile_model: Annotated[bool, typer.Option("--compile", help="torch.compile the "
+                                                "generator.")] = False,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Analyse every song again.")
+                        ] = False,
+    set_: Annotated[list[str] | None, typer.Option(
+        "--set", help="Any preset setting, e.g. --set pulse_strength=1.2 (repeatable).",
+        show_default=False)] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress, no summary.")
+                     ] = False,
+) -> None:
+    """Render every song in ALBUM_DIR into OUT_DIR: one look, resumable (finished tracks are
+    skipped), a failing track reported without stopping the others."""
+    from audiogan.album import render_album
+
+    options: dict[str, Any] = _parse_sets(set_)
+    given = {"classes": [classes] if classes is not None else None, "model": model,
+             "weights": weights, "fps": fps, "start": start, "duration": duration,
+             "truncation": truncation, "batch_size": batch_size, "device": device,
+             "dtype": dtype, "compile": compile_model or None,
+             "analysis_cache": False if no_cache else None, "preview": preview or None}
+    options.update({k: v for k, v in given.items() if v is not None})
+    with _AlbumReporter(enabled=not quiet) as reporter:
+        results = render_album(album_dir, output, preset=preset, seed=seed,
+                               album_toml=album_toml, ray=ray, split_frames=split_frames,
+                               progress=reporter, **options)
+    if not quiet:
+        table = Table("track", "duration", "frames", "wall time", "status", box=None,
+                      pad_edge=False)
+        for result in results:
+            status = {"rendered": "[green]rendered[/green]", "skipped": "done before",
+                      "failed": "[red]failed[/red]"}[result.status]
+            table.add_row(result.name, f"{result.duration_s:.1f} s" if result.frames else "-",
+                          str(result.frames) if result.frames else "-",
+                          f"{result.wall_s:.1f} s" if result.status == "rendered" else "-",
+                          status)
+        err.print(table)
+    failures = [result for result in results if result.status == "failed"]
+    for result in failures:
+        err.print(f"audiogan: error: {result.name}: {result.error}", markup=False,
+                  highlight=False, soft_wrap=True)
+    if failures:
+        done = len(results) - len(failures)
+        err.print(f"audiogan: {len(failures)} of {len(results)} tracks failed ({done} done); "
+                  f"fix them and run the same command again to render only what is missing",
+                  markup=False, soft_wrap=True)
+        raise typer.Exit(1)
+    if not quiet:
+        err.print(f"[green]done[/green]: {len(results)} videos in {output}")
 
 
 @app.command("analyze")
@@ -502,7 +644,7 @@ def normalise_argv(argv: list[str]) -> list[str]:
         token = argv[i]
         result.append(token)
         i += 1
-        if token in ("--classes", "-c") and argv[0] in ("render", "tempo"):
+        if token in ("--classes", "-c") and argv[0] in ("render", "tempo", "batch"):
             values = []
             while i < len(argv) and not argv[i].startswith("-") and not _looks_like_song(argv[i]):
                 values.append(argv[i])

@@ -11,8 +11,10 @@ from __future__ import annotations
 import contextlib
 import os
 import queue
+import re
 import subprocess
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,7 +23,8 @@ import numpy as np
 from audiogan.audio import ffmpeg_exe
 from audiogan.errors import EncodeError
 
-__all__ = ["AudioTrack", "VideoWriter", "temporary_path"]
+__all__ = ["AudioTrack", "VideoFacts", "VideoWriter", "concat_segments", "probe_video",
+           "remove_stale_partials", "temporary_path"]
 
 
 @dataclass(frozen=True)
@@ -38,6 +41,147 @@ class AudioTrack:
 def temporary_path(target: Path) -> Path:
     """A hidden sibling of `target` that the final rename moves into place."""
     return target.with_name(f".{target.name}.{os.getpid()}.partial")
+
+
+_PARTIAL = re.compile(r"^\.(?P<name>.+)\.(?P<pid>\d+)\.partial$")
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: alive
+        return True
+    return True
+
+
+def remove_stale_partials(folder: Path) -> list[Path]:
+    """Delete the temporary files (and segment folders) that a killed run left in `folder`.
+
+    A temporary name carries the id of the process that wrote it (see `temporary_path`);
+    those of processes still running are left alone. Returns what was removed.
+    """
+    import shutil
+
+    removed = []
+    if not folder.is_dir():
+        return removed
+    for entry in folder.iterdir():
+        match = _PARTIAL.match(entry.name)
+        if match is None or _process_alive(int(match["pid"])):
+            continue
+        if entry.is_dir():
+            shutil.rmtree(entry, ignore_errors=True)
+        else:
+            entry.unlink(missing_ok=True)
+        removed.append(entry)
+    return removed
+
+
+@dataclass(frozen=True)
+class VideoFacts:
+    """What a finished video file holds, read by demuxing it to the end (`probe_video`)."""
+
+    frames: int
+    """Video frames (packets) actually in the file, counted, not taken from the header."""
+    duration_s: float
+    width: int
+    height: int
+    fps: float
+    has_audio: bool
+
+
+_DURATION = re.compile(r"Duration: (\d+):(\d+):(\d+(?:\.\d+)?)")
+_VIDEO = re.compile(r"Stream #\S+.*?: Video: .*?, (\d+)x(\d+).*?, (\d+(?:\.\d+)?) fps")
+_FRAME_COUNT = re.compile(r"frame=\s*(\d+)")
+
+
+def probe_video(path: str | Path) -> VideoFacts | None:
+    """Read `path` to its end and count its video frames; None if it is not a whole video.
+
+    A file cut short (no index, truncated data) fails to demux and gives None, so a
+    complete-looking name is never trusted on its own.
+    """
+    path = Path(path)
+    if not path.is_file():
+        return None
+    result = subprocess.run([ffmpeg_exe(), "-hide_banner", "-nostdin", "-i", str(path),
+                             "-map", "0:v:0", "-c", "copy", "-f", "null", "-"],
+                            capture_output=True, text=True, errors="replace")
+    text = result.stderr
+    video, counts = _VIDEO.search(text), _FRAME_COUNT.findall(text)
+    if result.returncode != 0 or video is None or not counts:
+        return None
+    duration = _DURATION.search(text)
+    seconds = 0.0
+    if duration:
+        hours, minutes, secs = duration.groups()
+        seconds = int(hours) * 3600 + int(minutes) * 60 + float(secs)
+    return VideoFacts(frames=int(counts[-1]), duration_s=seconds, width=int(video[1]),
+                      height=int(video[2]), fps=float(video[3]),
+                      has_audio=re.search(r"Stream #\S+.*?: Audio:", text) is not None)
+
+
+def _audio_arguments(audio: AudioTrack, input_index: int) -> tuple[list[str], list[str]]:
+    """(input arguments, output arguments) that mux `audio` as AAC."""
+    inputs: list[str] = []
+    if audio.start > 0:
+        inputs += ["-ss", f"{audio.start:.6f}"]
+    if audio.duration is not None:
+        inputs += ["-t", f"{audio.duration:.6f}"]
+    inputs += ["-i", str(audio.path)]
+    outputs = ["-map", f"{input_index}:a:0", "-c:a", "aac", "-b:a", "256k"]
+    if audio.sample_rate is not None and audio.sample_rate > 96000:
+        outputs += ["-ar", "48000"]  # AAC stops at 96 kHz
+    return inputs, outputs
+
+
+def concat_segments(segments: Sequence[str | Path], target: str | Path, *,
+                    audio: AudioTrack | None = None) -> Path:
+    """Join H.264 video-only `segments` (in order) into `target` and mux `audio` once.
+
+    The segments are made by `VideoWriter` with ``audio=None`` and the same size, fps, crf
+    and speed; each starts with an IDR frame (x264 opens every stream with one), so
+    ffmpeg's concat demuxer copies them back to back without re-encoding, each segment's
+    timestamps following on from the end of the one before: no frame repeated or lost.
+    The audio is encoded once over the whole join (AAC), so it has no seam either.
+
+    Written under a temporary name and renamed on success; on failure (or Ctrl-C) nothing
+    is left at `target`. The segments themselves are left for the caller to delete.
+    Raises `EncodeError` with ffmpeg's reason.
+    """
+    target = Path(target)
+    if not segments:
+        raise ValueError("concat_segments needs at least one segment")
+    temporary = temporary_path(target)
+    listing = target.with_name(f".{target.name}.concat.{os.getpid()}.partial")
+    lines = []
+    for segment in segments:
+        quoted = str(Path(segment).resolve()).replace("'", "'\\''")
+        lines.append(f"file '{quoted}'\n")
+    listing.write_text("".join(lines), encoding="utf-8")
+    command = [ffmpeg_exe(), "-nostdin", "-v", "error", "-y",
+               "-f", "concat", "-safe", "0", "-i", str(listing)]
+    mapping = ["-map", "0:v:0", "-c:v", "copy"]
+    if audio is not None:
+        audio_inputs, audio_outputs = _audio_arguments(audio, 1)
+        command += audio_inputs
+        mapping += audio_outputs
+    command += mapping + ["-movflags", "+faststart", "-f", "mp4", str(temporary)]
+    try:
+        result = subprocess.run(command, capture_output=True, text=True, errors="replace")
+        if result.returncode != 0:
+            lines = result.stderr.strip().splitlines()
+            reason = lines[-1] if lines else f"exit {result.returncode}"
+            raise EncodeError(f"ffmpeg could not join the segments of {target}: {reason}")
+        os.replace(temporary, target)
+    except OSError as exc:
+        raise EncodeError(f"could not join the segments of {target} ({exc})") from None
+    finally:
+        temporary.unlink(missing_ok=True)
+        listing.unlink(missing_ok=True)
+    return target
 
 
 class VideoWriter:
@@ -67,14 +211,8 @@ class VideoWriter:
                    "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{width}x{height}",
                    "-framerate", f"{fps:g}", "-i", "pipe:0"]
         if audio is not None:
-            if audio.start > 0:
-                command += ["-ss", f"{audio.start:.6f}"]
-            if audio.duration is not None:
-                command += ["-t", f"{audio.duration:.6f}"]
-            command += ["-i", str(audio.path), "-map", "0:v:0", "-map", "1:a:0",
-                        "-c:a", "aac", "-b:a", "256k"]
-            if audio.sample_rate is not None and audio.sample_rate > 96000:
-                command += ["-ar", "48000"]  # AAC stops at 96 kHz
+            audio_inputs, audio_outputs = _audio_arguments(audio, 1)
+            command += audio_inputs + ["-map", "0:v:0"] + audio_outputs
         command += ["-c:v", "libx264", "-preset", speed, "-crf", str(crf),
                     "-pix_fmt", "yuv420p", "-movflags", "+faststart", "-f", "mp4",
                     str(self._temporary)]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -16,11 +17,13 @@ from typing import Any
 
 from audiogan import analysis, audio, cache, mapping, stems, timing
 from audiogan.config import MappingConfig, RenderConfig, resolve_config
-from audiogan.encode import AudioTrack, VideoWriter, temporary_path
+from audiogan.encode import AudioTrack, VideoWriter, concat_segments, temporary_path
 from audiogan.errors import AudioLoadError, ConfigError
-from audiogan.types import Cue, Features
+from audiogan.types import Cue, Features, Trajectory
 
-__all__ = ["RenderResult", "render", "analyze_song", "plan_output", "MIN_DURATION_S"]
+__all__ = ["MIN_DURATION_S", "RenderPlan", "RenderResult", "analyze_song", "load_generator",
+           "plan_output", "prepare", "render", "render_plan", "render_segment",
+           "segment_folder"]
 
 ANALYSIS_SR = 22050
 MIN_DURATION_S = 1.0
@@ -194,9 +197,216 @@ def analyze_song(song: str | Path, *, fps: float = 30.0, start: float = 0.0,
     return info, _song_features(info, config, progress)
 
 
+@dataclass(frozen=True, eq=False)
+class RenderPlan:
+    """Everything a render needs besides the model: checked settings, analysis, trajectory.
+
+    Made by `prepare` (cheap checks, then analysis and mapping, no model); rendered by
+    `render_plan` whole, or in frame ranges by `render_segment` (on other processes or
+    machines too: a plan pickles small, the trajectory is ``T x 128`` floats).
+    """
+
+    song: Path
+    target: Path
+    config: RenderConfig
+    info: audio.AudioInfo
+    features: Features
+    trajectory: Trajectory
+    model_name: str | None
+    """What `model.load_biggan` is asked for (None: whatever `config.weights` holds)."""
+    resolution: int
+
+    @property
+    def n_frames(self) -> int:
+        return self.trajectory.n_frames
+
+    @property
+    def audio_track(self) -> AudioTrack:
+        """The excerpt of the song the video carries."""
+        return AudioTrack(self.song, start=self.config.start, duration=self.features.duration_s,
+                          sample_rate=self.info.sample_rate)
+
+    def frame_ranges(self, parts: int) -> list[tuple[int, int]]:
+        """`parts` contiguous ``[start, stop)`` ranges covering every frame, none empty."""
+        if parts < 1:
+            raise ConfigError(f"split_frames must be at least 1, got {parts}")
+        parts = min(parts, self.n_frames)
+        edges = [round(i * self.n_frames / parts) for i in range(parts + 1)]
+        return list(zip(edges[:-1], edges[1:], strict=True))
+
+
+def _model_resolution(model_name: str | None, weights: Path | None) -> int:
+    """The image size the model will make, read without loading its weights."""
+    from audiogan import model as biggan
+
+    if weights is None:
+        return biggan.RESOLUTIONS[model_name or "biggan-deep-128"]
+    config_path = Path(weights).expanduser() / "config.json"
+    if not config_path.is_file():
+        return 0  # load_biggan says what is missing, with the fix
+    return int(biggan._read_config(config_path).output_dim)
+
+
+def prepare(song: str | Path, output: str | Path | None = None, *,
+            preset: str | Path | None = None, overwrite: bool = False,
+            progress: Progress | None = None, **options: Any) -> RenderPlan:
+    """Check everything a user can get wrong, analyse `song` and map it to a trajectory.
+
+    Takes the arguments of `render` (see there) and does all of its work except the frames:
+    no model is loaded. Raises `AudioganError` subclasses for bad input.
+    """
+    return _prepare(song, output, preset=preset, overwrite=overwrite, progress=progress,
+                    options=options)
+
+
+def _prepare(song: str | Path, output: str | Path | None, *, preset: str | Path | None,
+             overwrite: bool, progress: Progress | None, options: dict[str, Any],
+             before_analysis: Callable[[str | None, Path | None], None] | None = None
+             ) -> RenderPlan:
+    """`prepare`, calling ``before_analysis(model_name, weights)`` once the cheap checks pass
+    (`render` loads the model there, so bad weights fail before a long analysis)."""
+    render_options, mapping_options = _split_options(options)
+    config = resolve_config(preset, render_options, mapping_options)
+    song = Path(song).expanduser()
+    info = audio.probe(song)
+    _check_excerpt(info, config.start, config.duration)
+    target = plan_output(song, output, preview=config.preview, overwrite=overwrite)
+    written_cues = _check_timing(config)
+    from audiogan import generate as generation
+
+    generation.pick_dtype(config.dtype, generation.pick_device(config.device))
+    explicit_model = "model" in render_options or config.weights is None
+    model_name = config.model if explicit_model else None
+    resolution = _model_resolution(model_name, config.weights)
+    if before_analysis is not None:
+        before_analysis(model_name, config.weights)
+    features = _song_features(info, config, progress)
+    cues = timing.resolve_cues(written_cues, features, start_s=config.start)
+    trajectory = mapping.map_features(features, config.classes, config.mapping,
+                                      seed=config.seed, cues=cues)
+    return RenderPlan(song=song, target=target, config=config, info=info, features=features,
+                      trajectory=trajectory, model_name=model_name, resolution=resolution)
+
+
+def load_generator(plan: RenderPlan, progress: Progress | None = None):
+    """Load the BigGAN the plan asks for (downloading it once); reusable across plans with
+    the same `model_name` and ``config.weights``."""
+    return _load_generator(plan.model_name, plan.config.weights, progress)
+
+
+def _load_generator(model_name: str | None, weights: Path | None, progress: Progress | None):
+    from audiogan import model as biggan
+
+    def report_download(done: int, total: int | None) -> None:
+        if progress is not None:
+            progress("weights", done, total)
+
+    return biggan.load_biggan(model_name, weights, progress=report_download)
+
+
+def _frames(plan: RenderPlan, generator, start: int, stop: int):
+    """Frames ``start:stop`` of the plan, in batches, on the configured device."""
+    from audiogan import generate as generation
+
+    device = generation.pick_device(plan.config.device)
+    dtype = generation.pick_dtype(plan.config.dtype, device)
+    batch_size = plan.config.batch_size or generation.default_batch_size(plan.resolution, device)
+    return generation.generate_frames(generator, plan.trajectory, batch_size=batch_size,
+                                      device=device, dtype=dtype,
+                                      compile_model=plan.config.compile, start=start, stop=stop)
+
+
+def render_segment(plan: RenderPlan, path: str | Path, start: int, stop: int, *,
+                   generator=None, progress: Progress | None = None) -> Path:
+    """Render frames ``[start, stop)`` of `plan` into `path`: an H.264 mp4 with no audio.
+
+    Segments of one plan, made with any split of ``[0, n_frames)`` and joined in order by
+    `audiogan.encode.concat_segments`, give the same video as one unsplit render. The
+    trajectory is computed for the whole song, so every frame is the same whichever
+    segment makes it. ``progress("frames", done, stop - start)`` follows the frames.
+    """
+    if not 0 <= start < stop <= plan.n_frames:
+        raise ValueError(f"frame range [{start}, {stop}) is not within [0, {plan.n_frames})")
+    generator = generator if generator is not None else load_generator(plan, progress)
+    size = (plan.resolution, plan.resolution)
+    with VideoWriter(path, size=size, fps=plan.config.fps, crf=plan.config.crf,
+                     speed=plan.config.encoder_speed) as writer:
+        _write_frames(plan, generator, writer, start, stop, progress)
+    return Path(path)
+
+
+def _write_frames(plan: RenderPlan, generator, writer: VideoWriter, start: int, stop: int,
+                  progress: Progress | None) -> None:
+    total = stop - start
+    done = 0
+    if progress is not None:
+        progress("frames", 0, total)
+    for frames in _frames(plan, generator, start, stop):
+        writer.write(frames)
+        done += len(frames)
+        if progress is not None:
+            progress("frames", done, total)
+    if progress is not None:
+        progress("encoding", done, total)
+
+
+def segment_folder(target: Path) -> Path:
+    """Where the segments of a split render of `target` are kept until they are joined
+    (a hidden sibling that `encode.remove_stale_partials` clears after a killed run)."""
+    return target.with_name(f".{target.name}.segments.{os.getpid()}.partial")
+
+
+def render_plan(plan: RenderPlan, *, generator=None, split_frames: int | None = None,
+                progress: Progress | None = None,
+                started: float | None = None) -> RenderResult:
+    """Render a prepared plan to ``plan.target``; `generator` is loaded when not given.
+
+    With `split_frames` N > 1 the frames are made as N segments (`render_segment`) and
+    joined with the audio by `concat_segments`, the path parallel renders take.
+    """
+    started = time.perf_counter() if started is None else started
+    generator = generator if generator is not None else load_generator(plan, progress)
+    total = plan.n_frames
+    if split_frames is not None and split_frames > 1:
+        folder = segment_folder(plan.target)
+        folder.mkdir(exist_ok=True)
+        try:
+            segments = []
+            ranges = plan.frame_ranges(split_frames)
+            done = 0
+
+            def report(stage: str, value: float, _total: float | None) -> None:
+                if progress is not None and stage == "frames":
+                    progress("frames", done + value, total)
+
+            for index, (first, last) in enumerate(ranges):
+                segments.append(render_segment(plan, folder / f"{index:04d}.mp4", first, last,
+                                               generator=generator, progress=report))
+                done += last - first
+            if progress is not None:
+                progress("encoding", total, total)
+            concat_segments(segments, plan.target, audio=plan.audio_track)
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+    else:
+        size = (plan.resolution, plan.resolution)
+        with VideoWriter(plan.target, size=size, fps=plan.config.fps, audio=plan.audio_track,
+                         crf=plan.config.crf, speed=plan.config.encoder_speed) as writer:
+            _write_frames(plan, generator, writer, 0, total, progress)
+    from audiogan import generate as generation
+
+    return RenderResult(
+        output=plan.target, duration_s=plan.features.duration_s, frames=total,
+        fps=plan.config.fps, width=plan.resolution, height=plan.resolution,
+        wall_s=time.perf_counter() - started, tempo_bpm=plan.features.tempo_bpm,
+        beats=len(plan.features.beats_s), device=str(generation.pick_device(plan.config.device)),
+    )
+
+
 def render(song: str | Path, output: str | Path | None = None, *,
            preset: str | Path | None = None, overwrite: bool = False,
-           progress: Progress | None = None, **options: Any) -> RenderResult:
+           progress: Progress | None = None, split_frames: int | None = None,
+           **options: Any) -> RenderResult:
     """Render `song` into a music video and return what was made.
 
     Parameters
@@ -207,6 +417,9 @@ def render(song: str | Path, output: str | Path | None = None, *,
         The mp4 to write (default: ``SONG_STEM.mp4`` beside the song).
     preset : str or path, optional
         A preset name from ``configs/`` or a TOML file (default: ``default``).
+    split_frames : int, optional
+        Make the video as this many frame-range segments joined at the end (the same
+        video; the way a render is spread over several workers).
     **options
         Any `RenderConfig` field (classes, model, weights, fps, batch_size, device, dtype,
         compile, seed, start, duration, preview, crf, encoder_speed, analysis_cache; the
@@ -217,53 +430,16 @@ def render(song: str | Path, output: str | Path | None = None, *,
     -------
     >>> audiogan.render("song.wav", classes=[398, 402], seed=7)  # doctest: +SKIP
     """
-    from audiogan import generate as generation
-    from audiogan import model as biggan
-
     started = time.perf_counter()
-    render_options, mapping_options = _split_options(options)
-    config = resolve_config(preset, render_options, mapping_options)
-    song = Path(song).expanduser()
-    info = audio.probe(song)
-    _check_excerpt(info, config.start, config.duration)
-    target = plan_output(song, output, preview=config.preview, overwrite=overwrite)
-    written_cues = _check_timing(config)
-    device = generation.pick_device(config.device)
-    dtype = generation.pick_dtype(config.dtype, device)
+    if split_frames is not None and split_frames < 1:
+        raise ConfigError(f"--split-frames must be at least 1, got {split_frames}")
+    generators = []
 
-    def report_download(done: int, total: int | None) -> None:
-        if progress is not None:
-            progress("weights", done, total)
+    def load_model(model_name: str | None, weights: Path | None) -> None:
+        generators.append(_load_generator(model_name, weights, progress))
 
-    explicit_model = "model" in render_options or config.weights is None
-    generator = biggan.load_biggan(config.model if explicit_model else None, config.weights,
-                                   progress=report_download)
-    resolution = int(generator.config.output_dim)
-
-    features = _song_features(info, config, progress)
-    cues = timing.resolve_cues(written_cues, features, start_s=config.start)
-    trajectory = mapping.map_features(features, config.classes, config.mapping,
-                                      seed=config.seed, cues=cues)
-    batch_size = config.batch_size or generation.default_batch_size(resolution, device)
-    total = trajectory.n_frames
-    track = AudioTrack(song, start=config.start, duration=features.duration_s,
-                       sample_rate=info.sample_rate)
-    with VideoWriter(target, size=(resolution, resolution), fps=config.fps, audio=track,
-                     crf=config.crf, speed=config.encoder_speed) as writer:
-        done = 0
-        if progress is not None:
-            progress("frames", 0, total)
-        for frames in generation.generate_frames(generator, trajectory, batch_size=batch_size,
-                                                 device=device, dtype=dtype,
-                                                 compile_model=config.compile):
-            writer.write(frames)
-            done += len(frames)
-            if progress is not None:
-                progress("frames", done, total)
-        if progress is not None:
-            progress("encoding", done, total)
-    return RenderResult(
-        output=target, duration_s=features.duration_s, frames=total, fps=config.fps,
-        width=resolution, height=resolution, wall_s=time.perf_counter() - started,
-        tempo_bpm=features.tempo_bpm, beats=len(features.beats_s), device=str(device),
-    )
+    plan = _prepare(song, output, preset=preset, overwrite=overwrite, progress=progress,
+                    options=options, before_analysis=load_model)
+    generator = generators[0]
+    return render_plan(plan, generator=generator, split_frames=split_frames,
+                       progress=progress, started=started)

@@ -1,0 +1,410 @@
+"""A whole album: every song in a folder, one look, resumable, one track's failure isolated.
+
+    >>> audiogan.render_album("album/", "videos/", preset="calm", seed=7)  # doctest: +SKIP
+
+Each track gets its own seed derived from the album's (so a re-render is identical and the
+tracks are not all the same picture), unless ``album.toml`` in the folder (or the file given
+as `album_toml`) says otherwise::
+
+    [tracks."01 intro.flac"]
+    classes = ["goldfish", 402]
+    preset = "calm"
+    seed = 7
+
+A manifest (``manifest.json`` in the output folder) records the settings, the versions and
+every track's status; it is rewritten atomically after each track. A later run skips a track
+whose video exists, is complete (its frames counted by demuxing it) and was made with the same
+song and settings; everything else is rendered again. Videos are written under temporary
+names and renamed when complete, so a killed run leaves no partial mp4, and the temporary
+files it left are cleared by the next run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import time
+import tomllib
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from audiogan import cache
+from audiogan.audio import AUDIO_SUFFIXES
+from audiogan.encode import probe_video, remove_stale_partials
+from audiogan.errors import AudioganError, ConfigError
+
+__all__ = ["AlbumProgress", "TrackJob", "TrackResult", "MANIFEST_NAME", "render_album",
+           "track_seed"]
+
+MANIFEST_NAME = "manifest.json"
+ALBUM_TOML = "album.toml"
+TRACK_KEYS = ("classes", "preset", "seed")
+
+AlbumProgress = Callable[[str, str, float, float | None], None]
+"""``progress(track, stage, done, total)``. Stages: ``"ignored"`` (a file that is not audio),
+``"start"`` (done = index of the track, total = tracks), ``"skipped"``, ``"finished"``,
+``"failed"``, and the render's own ``"analysis"``, ``"weights"``, ``"frames"`` and
+``"encoding"``."""
+
+
+@dataclass(frozen=True)
+class TrackResult:
+    """What happened to one track."""
+
+    name: str
+    """The song's file name."""
+    song: Path
+    output: Path
+    status: str
+    """``"rendered"``, ``"skipped"`` (complete from an earlier run) or ``"failed"``."""
+    seed: int
+    frames: int = 0
+    duration_s: float = 0.0
+    wall_s: float = 0.0
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status != "failed"
+
+
+@dataclass(frozen=True)
+class TrackJob:
+    """One track to render: the song, where its video goes, and its resolved options."""
+
+    name: str
+    song: Path
+    output: Path
+    preset: str | None
+    options: dict[str, Any] = field(default_factory=dict)
+    """Render options for `audiogan.pipeline.prepare`, the seed included."""
+    key: str = ""
+    """Digest of the song's bytes and every setting; a finished video with another key is
+    made again."""
+
+    @property
+    def seed(self) -> int:
+        return int(self.options["seed"])
+
+
+def track_seed(album_seed: int, name: str) -> int:
+    """The seed of track `name` in an album rendered with `album_seed` (stable everywhere)."""
+    digest = hashlib.sha256(f"{album_seed}\0{name}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") >> 1  # within RenderConfig's [0, 2**63 - 1]
+
+
+def _versions() -> dict[str, str]:
+    found = {}
+    for package in ("audiogan", "torch", "librosa", "ray"):
+        with contextlib.suppress(metadata.PackageNotFoundError):
+            found[package] = metadata.version(package)
+    return found
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+def read_album_toml(path: Path, songs: list[str]) -> dict[str, dict[str, Any]]:
+    """Per-track settings ``{file name: {classes|preset|seed: value}}`` from `path`.
+
+    Raises `ConfigError` naming the file, the track and the key for anything that is not
+    a known key of a track in the folder.
+    """
+    try:
+        data = tomllib.loads(path.read_text("utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"album file {path} not found: check the path") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path} is not valid TOML: {exc}") from None
+    unknown = [key for key in data if key != "tracks"]
+    if unknown:
+        raise ConfigError(f"{path}: unknown key {unknown[0]!r}; per-track settings go in "
+                          '[tracks."FILE NAME"] tables')
+    tracks = data.get("tracks", {})
+    settings: dict[str, dict[str, Any]] = {}
+    for name, values in tracks.items():
+        if name not in songs:
+            raise ConfigError(f"{path}: track {name!r} is not an audio file in the album "
+                              f"folder; the names there are: {', '.join(songs)}")
+        if not isinstance(values, dict):
+            raise ConfigError(f'{path}: tracks.{name!r} must be a table, e.g. [tracks."{name}"]')
+        for key, value in values.items():
+            if key not in TRACK_KEYS:
+                raise ConfigError(f"{path}: track {name!r}: unknown key {key!r}; allowed: "
+                                  f"{', '.join(TRACK_KEYS)}")
+            if key == "seed" and (isinstance(value, bool) or not isinstance(value, int)
+                                  or not 0 <= value < 2**63):
+                raise ConfigError(f"{path}: track {name!r}: seed must be a whole number "
+                                  f">= 0, got {value!r}")
+            if key == "preset" and not isinstance(value, str):
+                raise ConfigError(f"{path}: track {name!r}: preset must be a name or a "
+                                  f".toml path, got {value!r}")
+        settings[name] = dict(values)
+    return settings
+
+
+def _find_songs(album_dir: Path, progress: AlbumProgress | None) -> list[Path]:
+    if not album_dir.is_dir():
+        raise ConfigError(f"album folder {album_dir} not found: give a folder of audio files")
+    songs = []
+    for entry in sorted(album_dir.iterdir(), key=lambda p: p.name):
+        if entry.name.startswith(".") or entry.name == ALBUM_TOML or entry.is_dir():
+            continue
+        if entry.suffix.lower() in AUDIO_SUFFIXES:
+            songs.append(entry)
+        elif progress is not None:
+            progress(entry.name, "ignored", 0, None)
+    if not songs:
+        raise ConfigError(f"{album_dir} holds no audio files ({', '.join(AUDIO_SUFFIXES[:5])}"
+                          ", ...); point batch at the folder with the songs")
+    return songs
+
+
+def _output_names(songs: list[Path]) -> dict[str, str]:
+    """``STEM.mp4`` per song; ``NAME.mp4`` where two songs share a stem."""
+    stems = [song.stem for song in songs]
+    return {song.name: (f"{song.stem}.mp4" if stems.count(song.stem) == 1
+                        else f"{song.name}.mp4") for song in songs}
+
+
+def _plan_jobs(songs: list[Path], out_dir: Path, *, preset: str | Path | None, seed: int,
+               overrides: dict[str, dict[str, Any]], options: dict[str, Any],
+               toml_path: Path | None) -> list[TrackJob]:
+    """Each track's resolved options; raise `ConfigError` for settings no track can use."""
+    from audiogan.config import resolve_config
+    from audiogan.pipeline import _split_options
+
+    names = _output_names(songs)
+    jobs = []
+    for song in songs:
+        extra = overrides.get(song.name, {})
+        track_options = dict(options)
+        if "classes" in extra:
+            track_options["classes"] = extra["classes"]
+        track_options["seed"] = extra.get("seed", track_seed(seed, song.name))
+        track_preset = extra.get("preset", preset)
+        if isinstance(track_preset, Path):
+            track_preset = str(track_preset)
+        try:
+            render_options, mapping_options = _split_options(track_options)
+            config = resolve_config(track_preset, render_options, mapping_options)
+        except ConfigError as exc:
+            if not extra:
+                raise
+            raise ConfigError(f"{toml_path}: track {song.name!r}: {exc}") from None
+        # the key holds the resolved settings, so equal settings spelt differently match
+        settings = {"config": _jsonable(asdict(config)), "model_given": "model" in options}
+        try:
+            key = cache.analysis_key(song, **settings)
+        except OSError as exc:
+            key = f"unreadable: {exc}"
+        jobs.append(TrackJob(name=song.name, song=song, output=out_dir / names[song.name],
+                             preset=track_preset, options=track_options, key=key))
+    return jobs
+
+
+class Manifest:
+    """``manifest.json``: settings, versions and every track's status, written atomically."""
+
+    def __init__(self, path: Path, settings: dict[str, Any]):
+        self.path = path
+        self.previous: dict[str, Any] = {}
+        with contextlib.suppress(OSError, json.JSONDecodeError, UnicodeDecodeError):
+            loaded = json.loads(path.read_text("utf-8"))
+            if isinstance(loaded, dict) and isinstance(loaded.get("tracks"), dict):
+                self.previous = loaded["tracks"]
+        self.data: dict[str, Any] = {
+            "settings": _jsonable(settings), "versions": _versions(),
+            "started": datetime.now(UTC).isoformat(timespec="seconds"),
+            "tracks": dict(self.previous),
+        }
+
+    def is_complete(self, job: TrackJob) -> int | None:
+        """The frame count of `job`'s video if an earlier run finished it with the same
+        song and settings and the file still holds every frame and the audio; else None."""
+        entry = self.previous.get(job.name)
+        if not isinstance(entry, dict) or entry.get("status") != "done":
+            return None
+        if entry.get("key") != job.key or entry.get("output") != job.output.name:
+            return None
+        facts = probe_video(job.output)
+        if facts is None or not facts.has_audio or facts.frames != entry.get("frames"):
+            return None
+        return facts.frames
+
+    def record(self, result: TrackResult, job: TrackJob) -> None:
+        entry = {k: v for k, v in asdict(result).items() if k not in ("song", "output")}
+        entry.update(status="failed" if result.status == "failed" else "done",
+                     last_run=result.status, output=result.output.name, key=job.key,
+                     song=str(result.song))
+        if result.status == "skipped" and isinstance(self.previous.get(job.name), dict):
+            # keep the figures of the run that made the video
+            earlier = self.previous[job.name]
+            entry.update(wall_s=earlier.get("wall_s", 0.0),
+                         duration_s=earlier.get("duration_s", result.duration_s))
+        self.data["tracks"][job.name] = entry
+        self.write()
+
+    def write(self) -> None:
+        self.data["updated"] = datetime.now(UTC).isoformat(timespec="seconds")
+        temporary = self.path.with_name(f".{self.path.name}.{os.getpid()}.partial")
+        temporary.write_text(json.dumps(self.data, indent=2) + "\n", encoding="utf-8")
+        os.replace(temporary, self.path)
+
+
+def _describe(error: BaseException) -> str:
+    if isinstance(error, AudioganError):
+        return str(error)
+    return f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+
+
+def render_album(album_dir: str | Path, out_dir: str | Path, *,
+                 preset: str | Path | None = None, seed: int = 0,
+                 album_toml: str | Path | None = None, ray: str | None = None,
+                 split_frames: int | None = None, progress: AlbumProgress | None = None,
+                 **options: Any) -> list[TrackResult]:
+    """Render every song in `album_dir` into ``out_dir/STEM.mp4``; return each track's result.
+
+    Parameters
+    ----------
+    album_dir : path
+        A folder of songs; they are taken in file-name order, and other files are ignored
+        (reported as ``progress(name, "ignored", ...)``).
+    out_dir : path
+        Where the videos and ``manifest.json`` go (created if missing).
+    preset, **options
+        One look for the whole album: what `audiogan.render` takes.
+    seed : int
+        The album's seed; each track's seed is derived from it and the file name.
+    album_toml : path, optional
+        Per-track classes, preset and seed (default: ``album_dir/album.toml`` if present).
+    ray : str, optional
+        ``"auto"`` starts a local Ray, an address joins a cluster; tracks (or their frame
+        ranges) become tasks on one worker per GPU (per CPU without GPUs). None renders
+        everything in this process. Needs ``pip install audiogan[ray]``.
+    split_frames : int, optional
+        Render each track as this many frame-range segments (spread over the Ray workers),
+        then join them with the audio.
+
+    A track that fails is reported with its reason (``status == "failed"``) and the others
+    go on. Bad settings for the album as a whole raise `ConfigError` before anything runs.
+    """
+    album_dir = Path(album_dir).expanduser()
+    out_dir = Path(out_dir).expanduser()
+    if split_frames is not None and split_frames < 1:
+        raise ConfigError(f"--split-frames must be at least 1, got {split_frames}")
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**63:
+        raise ConfigError(f"seed must be a whole number >= 0, got {seed!r}")
+    if "seed" in options:
+        raise ConfigError("give the album's seed as seed=..., per-track seeds in album.toml")
+    if ray is not None:
+        from audiogan.distributed import import_ray
+
+        import_ray()  # a missing Ray is said before anything is written
+    songs = _find_songs(album_dir, progress)
+    toml_path = Path(album_toml).expanduser() if album_toml is not None else None
+    if toml_path is None and (album_dir / ALBUM_TOML).is_file():
+        toml_path = album_dir / ALBUM_TOML
+    overrides = read_album_toml(toml_path, [s.name for s in songs]) if toml_path else {}
+    # every track's settings are checked here, so a typo fails before anything is written
+    jobs = _plan_jobs(songs, out_dir, preset=preset, seed=seed, overrides=overrides,
+                      options=options, toml_path=toml_path)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"cannot create {out_dir} ({exc.strerror or exc}); choose another "
+                          "-o") from None
+    remove_stale_partials(out_dir)
+    manifest = Manifest(out_dir / MANIFEST_NAME, {
+        "album": str(album_dir.resolve()), "preset": preset, "seed": seed,
+        "album_toml": str(toml_path) if toml_path else None, "options": options,
+        "split_frames": split_frames, "ray": ray,
+    })
+    # tracks no longer in the folder drop out of the manifest
+    manifest.data["tracks"] = {job.name: manifest.previous[job.name] for job in jobs
+                               if job.name in manifest.previous}
+    manifest.write()
+    results: dict[str, TrackResult] = {}
+
+    def finish(job: TrackJob, result: TrackResult) -> None:
+        results[job.name] = result
+        manifest.record(result, job)
+        if progress is not None:
+            stage = "failed" if result.status == "failed" else "finished"
+            progress(job.name, stage, len(results), len(jobs))
+
+    pending = []
+    for job in jobs:
+        frames = manifest.is_complete(job)
+        if frames is None:
+            pending.append(job)
+            continue
+        entry = manifest.previous[job.name]
+        finish(job, TrackResult(name=job.name, song=job.song, output=job.output,
+                                status="skipped", seed=job.seed, frames=frames,
+                                duration_s=float(entry.get("duration_s", 0.0))))
+        if progress is not None:
+            progress(job.name, "skipped", len(results), len(jobs))
+    if pending:
+        if ray is None:
+            _render_here(pending, split_frames=split_frames, finish=finish, progress=progress,
+                         count=len(jobs))
+        else:
+            from audiogan.distributed import render_on_ray
+
+            render_on_ray(pending, address=ray, split_frames=split_frames, finish=finish,
+                          progress=progress, count=len(jobs))
+    return [results[job.name] for job in jobs]
+
+
+def failed(job: TrackJob, error: BaseException | str, wall_s: float = 0.0) -> TrackResult:
+    """The result of a track that could not be rendered."""
+    reason = error if isinstance(error, str) else _describe(error)
+    return TrackResult(name=job.name, song=job.song, output=job.output, status="failed",
+                       seed=job.seed, wall_s=wall_s, error=reason)
+
+
+def _render_here(jobs: list[TrackJob], *, split_frames: int | None,
+                 finish: Callable[[TrackJob, TrackResult], None],
+                 progress: AlbumProgress | None, count: int) -> None:
+    """Render `jobs` one after the other in this process, loading each model once."""
+    from audiogan import pipeline
+
+    generators: dict[tuple[str | None, str | None], Any] = {}
+    for index, job in enumerate(jobs):
+        started = time.perf_counter()
+        if progress is not None:
+            progress(job.name, "start", index, count)
+
+        def report(stage: str, done: float, total: float | None, name: str = job.name) -> None:
+            if progress is not None:
+                progress(name, stage, done, total)
+
+        try:
+            plan = pipeline.prepare(job.song, job.output, preset=job.preset, overwrite=True,
+                                    progress=report, **job.options)
+            model_key = (plan.model_name, str(plan.config.weights))
+            if model_key not in generators:
+                generators[model_key] = pipeline.load_generator(plan, report)
+            made = pipeline.render_plan(plan, generator=generators[model_key],
+                                        split_frames=split_frames, progress=report,
+                                        started=started)
+        except Exception as error:  # noqa: BLE001 - one track's crash must not stop the album
+            finish(job, failed(job, error, time.perf_counter() - started))
+            continue
+        finish(job, TrackResult(name=job.name, song=job.song, output=made.output,
+                                status="rendered", seed=job.seed, frames=made.frames,
+                                duration_s=made.duration_s, wall_s=made.wall_s))
