@@ -180,6 +180,9 @@ def render_command(
     compile_model: Annotated[bool, typer.Option(
         "--compile", help="torch.compile the generator (pays off on long GPU renders).")
                              ] = False,
+    encoders: Annotated[int | None, typer.Option(
+        "--encoders", help="ffmpeg processes encoding at once [default: 1 on the CPU, one per "
+        "4 host cores (up to 4) beside a GPU].", show_default=False)] = None,
     no_cache: Annotated[bool, typer.Option(
         "--no-cache", help="Analyse the song again even if an earlier run cached it.")] = False,
     set_: Annotated[list[str] | None, typer.Option(
@@ -210,6 +213,7 @@ def render_command(
              "weights": weights, "fps": fps, "seed": seed, "start": start,
              "duration": duration, "truncation": truncation, "batch_size": batch_size,
              "device": device, "dtype": dtype, "compile": compile_model or None,
+             "encoders": encoders,
              "analysis_cache": False if no_cache else None, "preview": preview or None,
              "bpm": bpm, "beat_offset": beat_offset, "beats": beats, "cues": cues,
              "stems": stem or None, "separate": separate or None}

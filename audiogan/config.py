@@ -97,6 +97,8 @@ class RenderConfig:
     analysis_cache: bool = True
     dtype: str = "auto"
     compile: bool = False
+    encoders: int = 0
+    """ffmpeg processes encoding at once (0: one on the CPU, several beside a GPU)."""
     bpm: float | None = None
     beat_offset: float | None = None
     beats: Path | None = None
@@ -128,6 +130,7 @@ _RANGES: dict[str, tuple[float, float, bool]] = {
     "calm": (0.0, 1.0, False),
     "fps": (0.0, MAX_FPS, True),
     "batch_size": (1, 1024, False),
+    "encoders": (0, 64, False),
     "seed": (0, 2**63 - 1, False),
     "start": (0.0, math.inf, False),
     "duration": (0.0, math.inf, True),
@@ -257,7 +260,7 @@ def _render_from(values: dict[str, Any], where: str) -> dict[str, Any]:
             checked[name] = value
         elif name in ("fps", "start", "duration", "bpm", "beat_offset"):
             checked[name] = _check_value(name, value, float, where)
-        elif name in ("batch_size", "seed", "crf"):
+        elif name in ("batch_size", "seed", "crf", "encoders"):
             checked[name] = _check_value(name, value, int, where)
         else:
             raise ConfigError(f"{where}unknown render setting {name!r}")

@@ -12,9 +12,11 @@ import contextlib
 import os
 import queue
 import re
+import shutil
 import subprocess
 import threading
 from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,8 +25,8 @@ import numpy as np
 from audiogan.audio import ffmpeg_exe
 from audiogan.errors import EncodeError
 
-__all__ = ["AudioTrack", "VideoFacts", "VideoWriter", "concat_segments", "probe_video",
-           "remove_stale_partials", "temporary_path"]
+__all__ = ["AudioTrack", "ParallelVideoWriter", "VideoFacts", "VideoWriter", "concat_segments",
+           "probe_video", "remove_stale_partials", "temporary_path"]
 
 
 @dataclass(frozen=True)
@@ -294,3 +296,119 @@ class VideoWriter:
             self._finish()
         else:
             self._abort()
+
+
+class ParallelVideoWriter:
+    """`VideoWriter`'s interface, with the x264 work spread over `workers` ffmpeg processes.
+
+    One x264 encoder cannot keep up with a GPU making small frames. Here the frames, which
+    still arrive in order, are cut into chunks of `chunk_frames`; each chunk streams into an
+    ffmpeg of its own (video only) while the next chunk fills, up to `workers` at once, and
+    `close` joins the chunks with `concat_segments`, muxing the audio once. A chunk being
+    encoded holds its frames until ffmpeg takes them, so memory is bounded by
+    ``workers * chunk_frames`` frames whatever the song's length. Same clean-up rules as
+    `VideoWriter`: the target appears only when whole; a failure or Ctrl-C removes every part.
+    """
+
+    def __init__(self, path: str | Path, *, size: tuple[int, int], fps: float,
+                 audio: AudioTrack | None = None, crf: int = 18, speed: str = "medium",
+                 workers: int = 2, chunk_frames: int | None = None,
+                 total_frames: int | None = None):
+        if workers < 1:
+            raise ValueError(f"workers must be at least 1, got {workers}")
+        self.path = Path(path)
+        self.size, self.fps, self.audio = size, fps, audio
+        self.crf, self.speed, self.workers = crf, speed, workers
+        self.chunk_frames = chunk_frames or max(1, round(8 * fps))  # 8 s of video a chunk
+        # a chunk shorter than x264's B-frame delay breaks the joined file's frame rate, so
+        # when the length is known the chunks are made equal, none shorter than chunk_frames
+        self._chunk_sizes: list[int] = []
+        if total_frames:
+            count = max(1, total_frames // self.chunk_frames)
+            edges = [round(i * total_frames / count) for i in range(count + 1)]
+            self._chunk_sizes = [b - a for a, b in zip(edges[:-1], edges[1:], strict=True)]
+        self._chunk_limit = self.chunk_frames
+        self.frames_written = 0
+        self._folder = self.path.with_name(f".{self.path.name}.segments.{os.getpid()}.partial")
+        self._segments: list[Path] = []
+        self._current: VideoWriter | None = None
+        self._in_chunk = 0
+        self._closing: list[tuple[VideoWriter, Future]] = []
+        self._pool: ThreadPoolExecutor | None = None
+
+    def __enter__(self) -> ParallelVideoWriter:
+        self._folder.mkdir(exist_ok=True)
+        self._pool = ThreadPoolExecutor(max_workers=self.workers,
+                                        thread_name_prefix="audiogan-chunk")
+        return self
+
+    def _open_chunk(self) -> None:
+        # at most `workers` encoders alive: wait for the oldest chunk to finish first
+        while len(self._closing) >= self.workers:
+            _, done = self._closing.pop(0)
+            done.result()
+        index = len(self._segments)
+        self._chunk_limit = (self._chunk_sizes[index] if index < len(self._chunk_sizes)
+                             else self.chunk_frames)
+        segment = self._folder / f"{index:05d}.mp4"
+        # a queue deep enough for the whole chunk, so `write` never waits on this encoder
+        self._current = VideoWriter(segment, size=self.size, fps=self.fps, crf=self.crf,
+                                    speed=self.speed, queue_batches=self._chunk_limit)
+        self._current.__enter__()
+        self._segments.append(segment)
+        self._in_chunk = 0
+
+    def _close_chunk(self) -> None:
+        assert self._pool is not None and self._current is not None
+        writer, self._current = self._current, None
+        self._closing.append((writer, self._pool.submit(writer.__exit__, None, None, None)))
+
+    def write(self, frames: np.ndarray) -> None:
+        """Queue a batch of frames, shape (n, height, width, 3), uint8."""
+        while len(frames):
+            if self._current is None:
+                self._open_chunk()
+            assert self._current is not None
+            take = min(len(frames), self._chunk_limit - self._in_chunk)
+            self._current.write(frames[:take])
+            self._in_chunk += take
+            self.frames_written += take
+            frames = frames[take:]
+            if self._in_chunk == self._chunk_limit:
+                self._close_chunk()
+
+    def _finish(self) -> None:
+        if self._current is not None:
+            self._close_chunk()
+        for _, done in self._closing:
+            done.result()
+        self._closing.clear()
+        if not self._segments:
+            raise EncodeError(f"no frames were written to {self.path}")
+        concat_segments(self._segments, self.path, audio=self.audio)
+
+    def _abort(self) -> None:
+        if self._current is not None:
+            self._current.__exit__(KeyboardInterrupt, None, None)
+            self._current = None
+        for writer, done in self._closing:
+            if not done.done():
+                writer._abort()
+            with contextlib.suppress(BaseException):
+                done.result()
+        self._closing.clear()
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        try:
+            if exc_type is None:
+                try:
+                    self._finish()
+                except BaseException:
+                    self._abort()
+                    raise
+            else:
+                self._abort()
+        finally:
+            if self._pool is not None:
+                self._pool.shutdown(wait=True)
+            shutil.rmtree(self._folder, ignore_errors=True)

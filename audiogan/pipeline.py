@@ -17,16 +17,23 @@ from typing import Any
 
 from audiogan import analysis, audio, cache, mapping, stems, timing
 from audiogan.config import MappingConfig, RenderConfig, resolve_config
-from audiogan.encode import AudioTrack, VideoWriter, concat_segments, temporary_path
+from audiogan.encode import (
+    AudioTrack,
+    ParallelVideoWriter,
+    VideoWriter,
+    concat_segments,
+    temporary_path,
+)
 from audiogan.errors import AudioLoadError, ConfigError
 from audiogan.types import Cue, Features, Trajectory
 
 __all__ = ["MIN_DURATION_S", "RenderPlan", "RenderResult", "analyze_song", "load_generator",
-           "plan_output", "prepare", "render", "render_plan", "render_segment",
+           "encoder_count", "plan_output", "prepare", "render", "render_plan", "render_segment",
            "segment_folder"]
 
 ANALYSIS_SR = 22050
 MIN_DURATION_S = 1.0
+MIN_SEGMENT_FRAMES = 8
 SILENT_DBFS = -80.0
 VIDEO_SUFFIXES = (".mp4", ".m4v", ".mov")
 
@@ -227,10 +234,12 @@ class RenderPlan:
                           sample_rate=self.info.sample_rate)
 
     def frame_ranges(self, parts: int) -> list[tuple[int, int]]:
-        """`parts` contiguous ``[start, stop)`` ranges covering every frame, none empty."""
+        """`parts` contiguous ``[start, stop)`` ranges covering every frame, each at least
+        `MIN_SEGMENT_FRAMES` long (fewer parts for a short video): a segment shorter than
+        x264's B-frame delay would upset the joined file's frame rate."""
         if parts < 1:
             raise ConfigError(f"split_frames must be at least 1, got {parts}")
-        parts = min(parts, self.n_frames)
+        parts = max(1, min(parts, self.n_frames // MIN_SEGMENT_FRAMES))
         edges = [round(i * self.n_frames / parts) for i in range(parts + 1)]
         return list(zip(edges[:-1], edges[1:], strict=True))
 
@@ -350,6 +359,19 @@ def _write_frames(plan: RenderPlan, generator, writer: VideoWriter, start: int, 
         progress("encoding", done, total)
 
 
+def encoder_count(encoders: int, device: str) -> int:
+    """How many ffmpeg processes encode at once: `encoders` when given; else one when the
+    frames come from the CPU (the model is the bottleneck there), and beside a GPU one per
+    four host cores, up to four (x264 on the host is then the limit)."""
+    if encoders > 0:
+        return encoders
+    from audiogan import generate as generation
+
+    if generation.pick_device(device).type != "cuda":
+        return 1
+    return max(1, min(4, (os.cpu_count() or 1) // 4))
+
+
 def segment_folder(target: Path) -> Path:
     """Where the segments of a split render of `target` are kept until they are joined
     (a hidden sibling that `encode.remove_stale_partials` clears after a killed run)."""
@@ -390,8 +412,13 @@ def render_plan(plan: RenderPlan, *, generator=None, split_frames: int | None = 
             shutil.rmtree(folder, ignore_errors=True)
     else:
         size = (plan.resolution, plan.resolution)
-        with VideoWriter(plan.target, size=size, fps=plan.config.fps, audio=plan.audio_track,
-                         crf=plan.config.crf, speed=plan.config.encoder_speed) as writer:
+        encoders = encoder_count(plan.config.encoders, plan.config.device)
+        common = dict(size=size, fps=plan.config.fps, audio=plan.audio_track,
+                      crf=plan.config.crf, speed=plan.config.encoder_speed)
+        writer = (ParallelVideoWriter(plan.target, workers=encoders, total_frames=total,
+                                      **common) if encoders > 1
+                  else VideoWriter(plan.target, **common))
+        with writer:
             _write_frames(plan, generator, writer, 0, total, progress)
     from audiogan import generate as generation
 
