@@ -562,7 +562,9 @@ def _song_timing(audio: str | Path, fps: float, progress: Callable | None
         raise AudioLoadError(f"{info.path.name} has no beat audiogan can hear; give --bpm "
                              "instead of --audio")
     track = AudioTrack(info.path, duration=features.duration_s, sample_rate=info.sample_rate)
-    return float(features.tempo_bpm), float(features.beats_s[0]), features.n_frames, track
+    # the phase starts on the first bar line, so periods of 4 or 8 beats follow the bars
+    first = features.downbeats_s[0] if len(features.downbeats_s) else features.beats_s[0]
+    return float(features.tempo_bpm), float(first), features.n_frames, track
 
 
 def generate_in_tempo(gvs: GanVideoSynth, bpm: float = 120, num_beats: float = 16,
