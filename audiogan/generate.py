@@ -20,8 +20,10 @@ from audiogan.types import Trajectory
 __all__ = ["DTYPES", "pick_device", "pick_dtype", "default_batch_size", "generate_frames"]
 
 DTYPES = ("auto", "float32", "float16", "bfloat16")
-# batch sizes that keep a CPU busy without long stalls, and a GPU fed; by image size
-_CPU_BATCH = {128: 8, 256: 4, 512: 2}
+# By image size. On a CPU small batches are fastest: one image's activations stay in the
+# caches (measured on 2 cores at 128 px, float32: batch 2 makes 6.1 frames/s, 8 makes 4.4,
+# 24 makes 3.7; benchmarks/RESULTS.md). A GPU wants large batches to stay fed.
+_CPU_BATCH = {128: 2, 256: 1, 512: 1}
 _CUDA_BATCH = {128: 64, 256: 32, 512: 16}
 
 

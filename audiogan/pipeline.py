@@ -22,6 +22,7 @@ from audiogan.encode import (
     ParallelVideoWriter,
     VideoWriter,
     concat_segments,
+    remove_stale_partials,
     temporary_path,
 )
 from audiogan.errors import AudioLoadError, ConfigError
@@ -280,6 +281,7 @@ def _prepare(song: str | Path, output: str | Path | None, *, preset: str | Path 
     info = audio.probe(song)
     _check_excerpt(info, config.start, config.duration)
     target = plan_output(song, output, preview=config.preview, overwrite=overwrite)
+    remove_stale_partials(target.parent)  # what a killed render (kill -9) left behind
     written_cues = _check_timing(config)
     from audiogan import generate as generation
 

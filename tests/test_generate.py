@@ -53,7 +53,7 @@ def test_devices():
     if not torch.cuda.is_available():
         with pytest.raises(ConfigError, match="no CUDA GPU is available here; use --device cpu"):
             pick_device("cuda")
-    assert default_batch_size(128, torch.device("cpu")) == 8
+    assert default_batch_size(128, torch.device("cpu")) == 2
     assert default_batch_size(512, torch.device("cuda")) == 16
 
 

@@ -66,3 +66,17 @@ def test_render_with_several_encoders_equals_one(tmp_path, clicks_120, tiny_weig
 def test_encoder_count():
     assert encoder_count(3, "cpu") == 3
     assert encoder_count(0, "cpu") == 1
+
+
+def test_a_render_clears_what_a_killed_render_left(tmp_path, clicks_120, tiny_weights):
+    import subprocess
+
+    song, _ = clicks_120
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    stale = tmp_path / f".clip.mp4.{dead.pid}.partial"
+    stale.write_bytes(b"half a video")
+    result = render(song, tmp_path / "clip.mp4", classes=[1, 2], weights=tiny_weights,
+                    duration=1.0, device="cpu")
+    assert result.frames == 30
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["clip.mp4"]
