@@ -116,7 +116,8 @@ def compare(seconds: float, work: Path, weights: Path) -> list[dict]:
             if name.startswith("audiogan"):
                 dtype = "bfloat16" if name.endswith("bf16") else "float32"
                 frames = audiogan.render(song, target, classes=CLASSES, weights=weights,
-                                         device="cpu", dtype=dtype, overwrite=True, analysis_cache=False).frames
+                                         device="cpu", dtype=dtype, overwrite=True,
+                                         analysis_cache=False).frames
             else:
                 frames = baseline_render(song, target, weights)
         wall = time.perf_counter() - started
@@ -214,6 +215,9 @@ def write_results(comparison: list[dict], table: list[tuple]) -> Path:
     lines = ["# Render speed", "", f"Measured {time.strftime('%Y-%m-%d')} on: {machine()}.",
              "Written by `python benchmarks/bench_render.py`; random full-width BigGAN-deeps "
              "(the same cost as the pretrained ones).", ""]
+    if not torch.cuda.is_available():
+        lines += ["No GPU on this machine: run the script on one to add the CUDA rows "
+                  "(float16, bfloat16, float32).", ""]
     if comparison:
         lines += ["## audiogan against a peer-style renderer (whole render, CPU, 128 px)", "",
                   "| renderer | track | frames | frames/s | x baseline | peak RSS MB | "
