@@ -73,6 +73,26 @@ def read_video(path: Path) -> tuple[np.ndarray, float]:
     return np.stack(frames), float(meta["fps"])
 
 
+def read_luma(path: Path) -> np.ndarray:
+    """The grey levels of a video as stored (its Y plane, no colour conversion): (n, h, w)."""
+    _, height_width = _size(path)
+    raw = subprocess.run([ffmpeg_exe(), "-v", "error", "-i", str(path), "-map", "0:v:0",
+                          "-vf", "extractplanes=y", "-f", "rawvideo", "-pix_fmt", "gray", "-"],
+                         capture_output=True, check=True).stdout
+    height, width = height_width
+    return np.frombuffer(raw, dtype=np.uint8).reshape(-1, height, width)
+
+
+def _size(path: Path) -> tuple[float, tuple[int, int]]:
+    import imageio_ffmpeg
+
+    reader = imageio_ffmpeg.read_frames(str(path))
+    meta = next(reader)
+    reader.close()
+    width, height = meta["size"]
+    return float(meta["fps"]), (height, width)
+
+
 def read_audio(path: Path, sr: int = 22050) -> np.ndarray:
     """The first audio stream of any file, mono float32 at `sr`."""
     raw = subprocess.run([ffmpeg_exe(), "-v", "error", "-i", str(path), "-vn", "-ac", "1",

@@ -28,15 +28,15 @@ def test_ray_album_with_split_tracks_matches_the_in_process_render(tiny_weights,
     for mine, theirs in zip(here[:2], there[:2], strict=True):
         assert theirs.output.parent == tmp_path / "ray"  # written where the driver asked
         assert theirs.frames == mine.frames
-        local = synth.read_video(mine.output)[0].astype(int)
-        remote = synth.read_video(theirs.output)[0].astype(int)
-        assert local.shape == remote.shape == (mine.frames, 128, 128, 3)
-        # float rounding differs with the workers' thread count (one torch thread each) and
-        # the batch boundaries: a few pixels one level apart, which the yuv420p round trip
-        # of the lossless encode can make two
+        local = synth.read_luma(mine.output).astype(int)
+        remote = synth.read_luma(theirs.output).astype(int)
+        assert local.shape == remote.shape == (mine.frames, 128, 128)
+        # compared in grey levels as stored (the Y plane of the lossless encode): float
+        # rounding differs with the workers' torch thread count (Ray gives each one CPU), so
+        # a few pixels may sit one level apart, never more
         difference = np.abs(local - remote)
-        assert difference.max() <= 2
-        assert (difference == 0).mean() > 0.9999
+        assert difference.max() <= 1
+        assert (difference == 0).mean() > 0.999
         assert synth.stream_facts(theirs.output).count("Audio: aac") == 1
     assert not [p for p in (tmp_path / "ray").iterdir() if p.name.startswith(".")]
 
