@@ -26,7 +26,6 @@ import hashlib
 import json
 import os
 import time
-import tomllib
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -36,6 +35,7 @@ from typing import Any
 
 from audiogan import cache
 from audiogan.audio import AUDIO_SUFFIXES
+from audiogan.config import read_toml
 from audiogan.encode import probe_video, remove_stale_partials
 from audiogan.errors import AudioganError, ConfigError
 
@@ -123,12 +123,7 @@ def read_album_toml(path: Path, songs: list[str]) -> dict[str, dict[str, Any]]:
     Raises `ConfigError` naming the file, the track and the key for anything that is not
     a known key of a track in the folder.
     """
-    try:
-        data = tomllib.loads(path.read_text("utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"album file {path} not found: check the path") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path} is not valid TOML: {exc}") from None
+    data = read_toml(path, "album")
     unknown = [key for key in data if key != "tracks"]
     if unknown:
         raise ConfigError(f"{path}: unknown key {unknown[0]!r}; per-track settings go in "

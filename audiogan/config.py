@@ -154,6 +154,17 @@ def available_presets() -> list[str]:
     return sorted(p.stem for p in _presets_dir().glob("*.toml"))
 
 
+def read_toml(path: Path, what: str) -> dict[str, Any]:
+    """The tables of the TOML file at `path`; a `ConfigError` naming the `what` (``preset``,
+    ``cue``, ``album``) and the path when it is missing or not TOML."""
+    if not path.is_file():
+        raise ConfigError(f"{what} file {path} not found: check the path")
+    try:
+        return tomllib.loads(path.read_text("utf-8-sig"))
+    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{what} {path} is not valid TOML: {exc}") from None
+
+
 def load_preset(name_or_file: str | Path) -> dict[str, dict[str, Any]]:
     """Read a preset by name (``calm``) or path (``my.toml``) into ``{table: {key: value}}``."""
     path = Path(name_or_file)
@@ -164,12 +175,7 @@ def load_preset(name_or_file: str | Path) -> dict[str, dict[str, Any]]:
                 f"unknown preset {str(name_or_file)!r}: choose one of "
                 f"{', '.join(available_presets())} or give the path of a .toml file"
             )
-    if not path.is_file():
-        raise ConfigError(f"preset file {path} not found: check the path")
-    try:
-        data = tomllib.loads(path.read_text("utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"preset {path} is not valid TOML: {exc}") from None
+    data = read_toml(path, "preset")
     known = {"render", "mapping"}
     if "tempo" in data:
         raise ConfigError(f"preset {path} is a tempo preset: use it with "

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from audiogan.encode import segment_folder
 from audiogan.errors import ConfigError
 
 __all__ = ["connect", "import_ray", "render_on_ray"]
@@ -146,7 +147,7 @@ def render_on_ray(jobs: list, *, address: str, split_frames: int | None,
             if track.error is not None:
                 finish(job, failed(job, track.error, time.perf_counter() - track.started))
                 return
-            folder = pipeline.segment_folder(job.output)
+            folder = segment_folder(job.output)
             folder.mkdir(exist_ok=True)
             try:
                 paths = []

@@ -26,7 +26,7 @@ from audiogan.audio import ffmpeg_exe
 from audiogan.errors import EncodeError
 
 __all__ = ["AudioTrack", "ParallelVideoWriter", "VideoFacts", "VideoWriter", "concat_segments",
-           "probe_video", "remove_stale_partials", "temporary_path"]
+           "probe_video", "remove_stale_partials", "segment_folder", "temporary_path"]
 
 
 @dataclass(frozen=True)
@@ -43,6 +43,12 @@ class AudioTrack:
 def temporary_path(target: Path) -> Path:
     """A hidden sibling of `target` that the final rename moves into place."""
     return target.with_name(f".{target.name}.{os.getpid()}.partial")
+
+
+def segment_folder(target: Path) -> Path:
+    """Where the segments of `target` are kept until they are joined: a hidden sibling named
+    like `temporary_path`, so `remove_stale_partials` clears it after a killed run."""
+    return target.with_name(f".{target.name}.segments.{os.getpid()}.partial")
 
 
 _PARTIAL = re.compile(r"^\.(?P<name>.+)\.(?P<pid>\d+)\.partial$")
@@ -329,7 +335,7 @@ class ParallelVideoWriter:
             self._chunk_sizes = [b - a for a, b in zip(edges[:-1], edges[1:], strict=True)]
         self._chunk_limit = self.chunk_frames
         self.frames_written = 0
-        self._folder = self.path.with_name(f".{self.path.name}.segments.{os.getpid()}.partial")
+        self._folder = segment_folder(self.path)
         self._segments: list[Path] = []
         self._current: VideoWriter | None = None
         self._in_chunk = 0

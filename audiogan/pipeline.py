@@ -23,14 +23,14 @@ from audiogan.encode import (
     VideoWriter,
     concat_segments,
     remove_stale_partials,
+    segment_folder,
     temporary_path,
 )
 from audiogan.errors import AudioLoadError, ConfigError
 from audiogan.types import Cue, Features, Trajectory
 
 __all__ = ["MIN_DURATION_S", "RenderPlan", "RenderResult", "analyze_song", "load_generator",
-           "encoder_count", "plan_output", "prepare", "render", "render_plan", "render_segment",
-           "segment_folder"]
+           "encoder_count", "plan_output", "prepare", "render", "render_plan", "render_segment"]
 
 ANALYSIS_SR = 22050
 MIN_DURATION_S = 1.0
@@ -372,12 +372,6 @@ def encoder_count(encoders: int, device: str) -> int:
     if generation.pick_device(device).type != "cuda":
         return 1
     return max(1, min(4, (os.cpu_count() or 1) // 4))
-
-
-def segment_folder(target: Path) -> Path:
-    """Where the segments of a split render of `target` are kept until they are joined
-    (a hidden sibling that `encode.remove_stale_partials` clears after a killed run)."""
-    return target.with_name(f".{target.name}.segments.{os.getpid()}.partial")
 
 
 def render_plan(plan: RenderPlan, *, generator=None, split_frames: int | None = None,

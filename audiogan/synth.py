@@ -20,7 +20,6 @@ import dataclasses
 import hashlib
 import os
 import time
-import tomllib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -30,6 +29,7 @@ from typing import Any
 import numpy as np
 from scipy.stats import truncnorm
 
+from audiogan.config import read_toml
 from audiogan.errors import AudioLoadError, ConfigError, EncodeError, ModelLoadError
 
 __all__ = [
@@ -353,12 +353,7 @@ def load_tempo_preset(name_or_file: str | Path) -> dict[str, Any]:
             names = sorted(p.stem for p in folder.glob("tempo-*.toml"))
             raise ConfigError(f"unknown tempo preset {str(name_or_file)!r}: choose one of "
                               f"{', '.join(names)} or give the path of a .toml file")
-    if not path.is_file():
-        raise ConfigError(f"preset file {path} not found: check the path")
-    try:
-        data = tomllib.loads(path.read_text("utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"preset {path} is not valid TOML: {exc}") from None
+    data = read_toml(path, "preset")
     if set(data) != {"tempo"} or not isinstance(data["tempo"], dict):
         raise ConfigError(f"preset {path}: a tempo preset has one table, [tempo]; found "
                           f"{', '.join(f'[{t}]' for t in data) or 'none'}")
