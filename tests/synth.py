@@ -62,6 +62,29 @@ def convert(source: Path, target: Path, *extra: str) -> Path:
     return target
 
 
+def run(*args: str) -> tuple[int, str, str]:
+    """Run the CLI in this process; return (exit code, stdout, stderr)."""
+    import io
+    from contextlib import redirect_stderr, redirect_stdout
+
+    from audiogan.cli import main
+
+    stdout, stderr = io.StringIO(), io.StringIO()
+    code = 0
+    with redirect_stdout(stdout), redirect_stderr(stderr):
+        try:
+            main(list(args))
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else 1
+    return code, stdout.getvalue(), stderr.getvalue()
+
+
+def numbered_frames(first: int, last: int, size: int = 64) -> np.ndarray:
+    """Frames ``first:last`` whose flat grey level encodes their index (4 levels apart)."""
+    levels = (np.arange(first, last) * 4 % 256).astype(np.uint8)
+    return np.broadcast_to(levels[:, None, None, None], (last - first, size, size, 3)).copy()
+
+
 def read_video(path: Path) -> tuple[np.ndarray, float]:
     """All frames of a (small) test video, shape (n, h, w, 3), and its fps."""
     import imageio_ffmpeg

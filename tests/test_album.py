@@ -16,7 +16,7 @@ import pytest
 from audiogan.album import render_album, track_seed
 from audiogan.encode import probe_video
 from tests import synth
-from tests.test_cli import run
+from tests.synth import run
 
 FPS = "12"
 

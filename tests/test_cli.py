@@ -12,23 +12,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from audiogan.cli import main, normalise_argv
+from audiogan.cli import normalise_argv
 from tests import synth
-
-
-def run(*args: str) -> tuple[int, str, str]:
-    """Run the CLI in this process; return (exit code, stdout, stderr)."""
-    import io
-    from contextlib import redirect_stderr, redirect_stdout
-
-    stdout, stderr = io.StringIO(), io.StringIO()
-    code = 0
-    with redirect_stdout(stdout), redirect_stderr(stderr):
-        try:
-            main(list(args))
-        except SystemExit as exc:
-            code = exc.code if isinstance(exc.code, int) else 1
-    return code, stdout.getvalue(), stderr.getvalue()
+from tests.synth import run
 
 
 @pytest.fixture(scope="module")

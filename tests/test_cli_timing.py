@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from tests import synth
-from tests.test_cli import run
+from tests.synth import run
 
 
 @pytest.fixture(scope="module")

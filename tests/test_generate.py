@@ -11,6 +11,8 @@ from audiogan.mapping import map_features
 from audiogan.model import load_biggan
 from tests.test_mapping import _features
 
+CPU = torch.device("cpu")
+
 
 @pytest.fixture(scope="module")
 def trajectory():
@@ -18,32 +20,42 @@ def trajectory():
     return map_features(features, [1, 2], MappingConfig(), seed=3)
 
 
-def test_batches_of_uint8_frames(tiny_weights, trajectory):
-    generator = load_biggan(None, tiny_weights)
-    batches = list(generate_frames(generator, trajectory, batch_size=8,
-                                   device=torch.device("cpu")))
+@pytest.fixture(scope="module")
+def generator(tiny_weights):
+    return load_biggan(None, tiny_weights)
+
+
+def _render(model, trajectory, batch_size=8, **options) -> np.ndarray:
+    """All frames `generate_frames` makes on the CPU, in one array."""
+    return np.concatenate(list(generate_frames(model, trajectory, batch_size=batch_size,
+                                               device=CPU, **options)))
+
+
+@pytest.fixture(scope="module")
+def reference(generator, trajectory):
+    """The float32 frames in batches of 8, which every other way of making them must match."""
+    return _render(generator, trajectory)
+
+
+def test_batches_of_uint8_frames(generator, trajectory):
+    batches = list(generate_frames(generator, trajectory, batch_size=8, device=CPU))
     assert [len(b) for b in batches] == [8, 8, 4]
     assert all(b.dtype == np.uint8 and b.shape[1:] == (128, 128, 3) for b in batches)
     frames = np.concatenate(batches)
     assert frames.std() > 20  # a picture, not a flat field
 
 
-def test_same_inputs_same_frames_whatever_the_batch_size(tiny_weights, trajectory):
-    generator = load_biggan(None, tiny_weights)
-    cpu = torch.device("cpu")
-    a = np.concatenate(list(generate_frames(generator, trajectory, batch_size=8, device=cpu)))
-    b = np.concatenate(list(generate_frames(generator, trajectory, batch_size=8, device=cpu)))
-    c = np.concatenate(list(generate_frames(generator, trajectory, batch_size=3, device=cpu)))
+def test_same_inputs_same_frames_whatever_the_batch_size(generator, trajectory, reference):
+    a = reference
+    b = _render(generator, trajectory)
+    c = _render(generator, trajectory, batch_size=3)
     np.testing.assert_array_equal(a, b)
     assert np.abs(a.astype(int) - c.astype(int)).max() <= 1
 
 
-def test_frame_range(tiny_weights, trajectory):
-    generator = load_biggan(None, tiny_weights)
-    cpu = torch.device("cpu")
-    whole = np.concatenate(list(generate_frames(generator, trajectory, batch_size=4, device=cpu)))
-    part = np.concatenate(list(generate_frames(generator, trajectory, batch_size=4, device=cpu,
-                                               start=5, stop=13)))
+def test_frame_range(generator, trajectory, reference):
+    whole = reference
+    part = _render(generator, trajectory, batch_size=4, start=5, stop=13)
     assert np.abs(whole[5:13].astype(int) - part.astype(int)).max() <= 1
 
 
@@ -71,31 +83,24 @@ class _SmallMemory(torch.nn.Module):
         return self.model(z, y, truncation)
 
 
-def test_out_of_memory_halves_the_batch_and_goes_on(tiny_weights, trajectory):
-    generator = load_biggan(None, tiny_weights)
-    cpu = torch.device("cpu")
-    expected = np.concatenate(list(generate_frames(generator, trajectory, batch_size=4,
-                                                   device=cpu)))
+def test_out_of_memory_halves_the_batch_and_goes_on(generator, trajectory, reference):
+    expected = reference
     small = _SmallMemory(generator, limit=5)
-    frames = np.concatenate(list(generate_frames(small, trajectory, batch_size=16,
-                                                 device=cpu)))
+    frames = _render(small, trajectory, batch_size=16)
     assert small.calls[:3] == [16, 8, 4]
     assert len(frames) == 20
     assert np.abs(frames.astype(int) - expected.astype(int)).max() <= 1
 
 
-def test_bfloat16_autocast_stays_close_to_float32(tiny_weights, trajectory):
-    generator = load_biggan(None, tiny_weights)
-    cpu = torch.device("cpu")
-    full = np.concatenate(list(generate_frames(generator, trajectory, batch_size=8, device=cpu)))
-    half = np.concatenate(list(generate_frames(generator, trajectory, batch_size=8, device=cpu,
-                                               dtype=torch.bfloat16)))
+def test_bfloat16_autocast_stays_close_to_float32(generator, trajectory, reference):
+    full = reference
+    half = _render(generator, trajectory, dtype=torch.bfloat16)
     mse = np.mean((full.astype(np.float64) - half.astype(np.float64)) ** 2)
     psnr = 10 * np.log10(255**2 / max(mse, 1e-12))
     assert psnr > 25, psnr
 
 
-def test_compiled_generator_pads_the_last_batch_to_one_shape(tiny_weights, trajectory,
+def test_compiled_generator_pads_the_last_batch_to_one_shape(generator, trajectory, reference,
                                                              monkeypatch):
     # inductor takes minutes on two cores; the eager backend runs the same dynamo capture,
     # so it shows that 20 frames in batches of 8 build one graph, not one per batch shape
@@ -106,12 +111,8 @@ def test_compiled_generator_pads_the_last_batch_to_one_shape(tiny_weights, traje
     monkeypatch.setattr(torch, "compile", functools.partial(torch.compile, backend="eager"))
     torch._dynamo.reset()
     torch._dynamo.utils.counters.clear()
-    generator = load_biggan(None, tiny_weights)
-    cpu = torch.device("cpu")
-    plain = np.concatenate(list(generate_frames(generator, trajectory, batch_size=8,
-                                                device=cpu)))
-    compiled = np.concatenate(list(generate_frames(generator, trajectory, batch_size=8,
-                                                   device=cpu, compile_model=True)))
+    plain = reference
+    compiled = _render(generator, trajectory, compile_model=True)
     assert compiled.shape == plain.shape == (20, 128, 128, 3)
     assert np.abs(compiled.astype(int) - plain.astype(int)).max() <= 1
     assert torch._dynamo.utils.counters["stats"]["unique_graphs"] == 1

@@ -11,12 +11,6 @@ from audiogan.pipeline import encoder_count
 from tests import synth
 
 
-def _numbered_frames(first: int, last: int, size: int = 64) -> np.ndarray:
-    """Frames whose flat grey level encodes their index (4 levels apart)."""
-    levels = (np.arange(first, last) * 4 % 256).astype(np.uint8)
-    return np.broadcast_to(levels[:, None, None, None], (last - first, size, size, 3)).copy()
-
-
 def test_chunks_join_in_order_with_the_audio_once(tmp_path, clicks_120):
     song, _ = clicks_120
     target = tmp_path / "out.mp4"
@@ -26,7 +20,7 @@ def test_chunks_join_in_order_with_the_audio_once(tmp_path, clicks_120):
                              total_frames=61,
                              audio=AudioTrack(song, duration=61 / 30)) as writer:
         for first in range(0, 61, 7):
-            writer.write(_numbered_frames(first, min(61, first + 7)))
+            writer.write(synth.numbered_frames(first, min(61, first + 7)))
     frames, fps = synth.read_video(target)
     assert fps == 30 and len(frames) == 61
     levels = frames[:, 32, 32, 0].astype(int)
@@ -44,7 +38,7 @@ def test_a_failure_leaves_nothing(tmp_path):
     target = tmp_path / "out.mp4"
     with (pytest.raises(RuntimeError, match="model crashed"),
           ParallelVideoWriter(target, size=(64, 64), fps=30, workers=2, chunk_frames=5) as writer):
-        writer.write(_numbered_frames(0, 12))
+        writer.write(synth.numbered_frames(0, 12))
         raise RuntimeError("model crashed")
     assert list(tmp_path.iterdir()) == []
 

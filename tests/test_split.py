@@ -22,12 +22,6 @@ from audiogan.errors import EncodeError
 from tests import synth
 
 
-def _numbered_frames(first: int, last: int, size: int = 64) -> np.ndarray:
-    """Frames whose flat grey level encodes their index (4 levels apart)."""
-    levels = (np.arange(first, last) * 4 % 256).astype(np.uint8)
-    return np.broadcast_to(levels[:, None, None, None], (last - first, size, size, 3)).copy()
-
-
 def _pts(path) -> np.ndarray:
     text = subprocess.run([ffmpeg_exe(), "-i", str(path), "-map", "0:v", "-vf", "showinfo",
                            "-f", "null", "-"], capture_output=True, text=True).stderr
@@ -40,7 +34,7 @@ def test_segments_join_without_repeated_or_missing_frames(tmp_path, clicks_120):
     for n, (first, last) in enumerate(((0, 17), (17, 40), (40, 60))):
         path = tmp_path / f"{n}.mp4"
         with VideoWriter(path, size=(64, 64), fps=30, crf=0) as writer:
-            writer.write(_numbered_frames(first, last))
+            writer.write(synth.numbered_frames(first, last))
         segments.append(path)
     target = concat_segments(segments, tmp_path / "joined.mp4",
                              audio=AudioTrack(song, start=1.0, duration=2.0))
@@ -69,7 +63,7 @@ def test_failed_join_leaves_nothing(tmp_path):
 def test_probe_video_counts_frames_and_rejects_a_cut_file(tmp_path):
     path = tmp_path / "v.mp4"
     with VideoWriter(path, size=(64, 64), fps=25) as writer:
-        writer.write(_numbered_frames(0, 40))
+        writer.write(synth.numbered_frames(0, 40))
     facts = probe_video(path)
     assert (facts.frames, facts.width, facts.fps, facts.has_audio) == (40, 64, 25.0, False)
     assert abs(facts.duration_s - 1.6) < 0.05
@@ -136,7 +130,7 @@ def test_split_render_audio_is_continuous(split_and_whole, sample_song):
 
 
 def test_split_frames_cli_and_default_quality(sample_song, tiny_weights, tmp_path):
-    from tests.test_cli import run
+    from tests.synth import run
 
     code, _, stderr = run(str(sample_song), "--weights", str(tiny_weights), "--duration", "2",
                           "--fps", "12", "--split-frames", "2", "-o", str(tmp_path / "s.mp4"),

@@ -2,34 +2,20 @@
 
 from __future__ import annotations
 
-import io
 import re
-from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from audiogan.cli import main
 from audiogan.errors import ConfigError
 from audiogan.synth import ramp, resolve_tempo_config, tempo_trajectory
 from tests import synth
+from tests.synth import run
 
 SEED_AXIS_SETS = tuple(tuple(range(start, start + 8)) for start in range(0, 80, 8))
 SEED_MAGNITUDES = (0.15, 0.15, 0.5, 0.5, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
 SEED_PERIODS = (1, 1, 2, 2, 4, 4, 8, 8, 16, 16)
-
-
-def run(*args: str) -> tuple[int, str, str]:
-    """Run the CLI in this process; return (exit code, stdout, stderr)."""
-    stdout, stderr = io.StringIO(), io.StringIO()
-    code = 0
-    with redirect_stdout(stdout), redirect_stderr(stderr):
-        try:
-            main(list(args))
-        except SystemExit as exc:
-            code = exc.code if isinstance(exc.code, int) else 1
-    return code, stdout.getvalue(), stderr.getvalue()
 
 
 @pytest.fixture()
