@@ -137,6 +137,42 @@ _SEPARATE = typer.Option("--separate", help="Split the song into stems with demu
                          '(pip install "audiogan[stems]") and use them as --stem does.')
 
 
+_MODEL = typer.Option(help="biggan-deep-128, biggan-deep-256 or biggan-deep-512 [default: 128, "
+                      "or what --weights holds].", show_default=False)
+_WEIGHTS = typer.Option(help="A folder with config.json and pytorch_model.bin to use instead "
+                        "of the downloaded pretrained weights.", show_default=False)
+_FPS = typer.Option(help="Frames per second [default: 30].", show_default=False)
+_TRUNCATION = typer.Option(help="BigGAN truncation in (0, 1]: lower is cleaner, higher is "
+                           "wilder.", show_default=False)
+_PREVIEW = typer.Option("--preview", help="Fast look check: 128 px, 12 fps, quick encode.")
+_BATCH_SIZE = typer.Option(help="Frames per model call [default: by device and size].",
+                           show_default=False)
+_DEVICE = typer.Option(help="auto, cpu or cuda [default: auto].", show_default=False)
+_DTYPE = typer.Option(help="auto (float16 on CUDA, float32 on the CPU), float32, float16 or "
+                      "bfloat16 (autocast on the CPU).", show_default=False)
+_COMPILE = typer.Option("--compile", help="torch.compile the generator (pays off on long GPU "
+                        "renders).")
+_ENCODERS = typer.Option("--encoders", help="ffmpeg processes encoding at once [default: 1 on "
+                         "the CPU, one per 4 host cores (up to 4) beside a GPU].",
+                         show_default=False)
+_NO_CACHE = typer.Option("--no-cache", help="Analyse again even if an earlier run cached the "
+                         "analysis.")
+_SET = typer.Option("--set", help="Any preset setting, e.g. --set pulse_strength=1.2 "
+                    "(repeatable).", show_default=False)
+_QUIET = typer.Option("--quiet", "-q", help="No progress, no summary.")
+
+
+def _options(set_: list[str] | None, classes: str | None, compile_model: bool, no_cache: bool,
+             preview: bool, **given: Any) -> dict[str, Any]:
+    """The render options a command was given: --set values, overridden by the flags set."""
+    options: dict[str, Any] = _parse_sets(set_)
+    given.update({"classes": [classes] if classes is not None else None,
+                  "compile": compile_model or None, "preview": preview or None,
+                  "analysis_cache": False if no_cache else None})
+    options.update({k: v for k, v in given.items() if v is not None})
+    return options
+
+
 @app.command("render")
 def render_command(
     song: Annotated[Path, typer.Argument(help="The song: wav, flac, ogg, mp3, m4a, ...",
@@ -150,44 +186,24 @@ def render_command(
     preset: Annotated[str | None, typer.Option(
         help="A preset name (default, calm, punchy; see `audiogan presets`) or a .toml file.",
         show_default=False)] = None,
-    model: Annotated[str | None, typer.Option(
-        help="biggan-deep-128, biggan-deep-256 or biggan-deep-512 [default: 128, or what "
-        "--weights holds].", show_default=False)] = None,
-    weights: Annotated[Path | None, typer.Option(
-        help="A folder with config.json and pytorch_model.bin to use instead of the "
-        "downloaded pretrained weights.", show_default=False)] = None,
-    fps: Annotated[float | None, typer.Option(help="Frames per second [default: 30].",
-                                              show_default=False)] = None,
+    model: Annotated[str | None, _MODEL] = None,
+    weights: Annotated[Path | None, _WEIGHTS] = None,
+    fps: Annotated[float | None, _FPS] = None,
     seed: Annotated[int | None, typer.Option(help="Same seed, same video [default: 0].",
                                              show_default=False)] = None,
     start: Annotated[float | None, typer.Option(help="Render an excerpt from this second.",
                                                 show_default=False)] = None,
     duration: Annotated[float | None, typer.Option(help="Length of the excerpt in seconds.",
                                                    show_default=False)] = None,
-    truncation: Annotated[float | None, typer.Option(
-        help="BigGAN truncation in (0, 1]: lower is cleaner, higher is wilder.",
-        show_default=False)] = None,
-    preview: Annotated[bool, typer.Option(
-        "--preview", help="Fast look check: 128 px, 12 fps, quick encode; writes "
-        "SONG_STEM.preview.mp4.")] = False,
-    batch_size: Annotated[int | None, typer.Option(
-        help="Frames per model call [default: by device and size].", show_default=False)] = None,
-    device: Annotated[str | None, typer.Option(help="auto, cpu or cuda [default: auto].",
-                                               show_default=False)] = None,
-    dtype: Annotated[str | None, typer.Option(
-        help="auto (float16 on CUDA, float32 on the CPU), float32, float16 or bfloat16 "
-        "(autocast on the CPU).", show_default=False)] = None,
-    compile_model: Annotated[bool, typer.Option(
-        "--compile", help="torch.compile the generator (pays off on long GPU renders).")
-                             ] = False,
-    encoders: Annotated[int | None, typer.Option(
-        "--encoders", help="ffmpeg processes encoding at once [default: 1 on the CPU, one per "
-        "4 host cores (up to 4) beside a GPU].", show_default=False)] = None,
-    no_cache: Annotated[bool, typer.Option(
-        "--no-cache", help="Analyse the song again even if an earlier run cached it.")] = False,
-    set_: Annotated[list[str] | None, typer.Option(
-        "--set", help="Any preset setting, e.g. --set pulse_strength=1.2 (repeatable).",
-        show_default=False)] = None,
+    truncation: Annotated[float | None, _TRUNCATION] = None,
+    preview: Annotated[bool, _PREVIEW] = False,
+    batch_size: Annotated[int | None, _BATCH_SIZE] = None,
+    device: Annotated[str | None, _DEVICE] = None,
+    dtype: Annotated[str | None, _DTYPE] = None,
+    compile_model: Annotated[bool, _COMPILE] = False,
+    encoders: Annotated[int | None, _ENCODERS] = None,
+    no_cache: Annotated[bool, _NO_CACHE] = False,
+    set_: Annotated[list[str] | None, _SET] = None,
     bpm: Annotated[float | None, _BPM] = None,
     beat_offset: Annotated[float | None, _BEAT_OFFSET] = None,
     beats: Annotated[Path | None, _BEATS] = None,
@@ -202,22 +218,16 @@ def render_command(
         "--split-frames", help="Make the video as N frame-range segments joined at the end "
         "(the same video; how `audiogan batch --ray` spreads a long song over workers).",
         show_default=False)] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress, no summary.")
-                     ] = False,
+    quiet: Annotated[bool, _QUIET] = False,
 ) -> None:
     """Render SONG into a music video (this is also what `audiogan SONG` does)."""
     from audiogan.pipeline import render
 
-    options: dict[str, Any] = _parse_sets(set_)
-    given = {"classes": [classes] if classes is not None else None, "model": model,
-             "weights": weights, "fps": fps, "seed": seed, "start": start,
-             "duration": duration, "truncation": truncation, "batch_size": batch_size,
-             "device": device, "dtype": dtype, "compile": compile_model or None,
-             "encoders": encoders,
-             "analysis_cache": False if no_cache else None, "preview": preview or None,
-             "bpm": bpm, "beat_offset": beat_offset, "beats": beats, "cues": cues,
-             "stems": stem or None, "separate": separate or None}
-    options.update({k: v for k, v in given.items() if v is not None})
+    options = _options(set_, classes, compile_model, no_cache, preview, model=model,
+                       weights=weights, fps=fps, seed=seed, start=start, duration=duration,
+                       truncation=truncation, batch_size=batch_size, device=device,
+                       dtype=dtype, encoders=encoders, bpm=bpm, beat_offset=beat_offset,
+                       beats=beats, cues=cues, stems=stem or None, separate=separate or None)
     with _Reporter(enabled=not quiet) as reporter:
         result = render(song, output, preset=preset, overwrite=overwrite, progress=reporter,
                         split_frames=split_frames, **options)
@@ -307,47 +317,32 @@ def batch_command(
     split_frames: Annotated[int | None, typer.Option(
         "--split-frames", help="Render each track as N frame ranges (spread over the Ray "
         "workers), joined with the audio at the end.", show_default=False)] = None,
-    model: Annotated[str | None, typer.Option(
-        help="biggan-deep-128, biggan-deep-256 or biggan-deep-512.", show_default=False)] = None,
-    weights: Annotated[Path | None, typer.Option(
-        help="A folder with config.json and pytorch_model.bin.", show_default=False)] = None,
-    fps: Annotated[float | None, typer.Option(help="Frames per second [default: 30].",
-                                              show_default=False)] = None,
+    model: Annotated[str | None, _MODEL] = None,
+    weights: Annotated[Path | None, _WEIGHTS] = None,
+    fps: Annotated[float | None, _FPS] = None,
     start: Annotated[float | None, typer.Option(help="Render each track from this second.",
                                                 show_default=False)] = None,
     duration: Annotated[float | None, typer.Option(help="At most this many seconds per track.",
                                                    show_default=False)] = None,
-    truncation: Annotated[float | None, typer.Option(help="BigGAN truncation in (0, 1].",
-                                                     show_default=False)] = None,
-    preview: Annotated[bool, typer.Option("--preview", help="Fast look check: 128 px, 12 fps."
-                                          )] = False,
-    batch_size: Annotated[int | None, typer.Option(help="Frames per model call.",
-                                                   show_default=False)] = None,
-    device: Annotated[str | None, typer.Option(help="auto, cpu or cuda.",
-                                               show_default=False)] = None,
-    dtype: Annotated[str | None, typer.Option(help="auto, float32, float16 or bfloat16.",
-                                              show_default=False)] = None,
-    compile_model: Annotated[bool, typer.Option("--compile", help="torch.compile the "
-                                                "generator.")] = False,
-    no_cache: Annotated[bool, typer.Option("--no-cache", help="Analyse every song again.")
-                        ] = False,
-    set_: Annotated[list[str] | None, typer.Option(
-        "--set", help="Any preset setting, e.g. --set pulse_strength=1.2 (repeatable).",
-        show_default=False)] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress, no summary.")
-                     ] = False,
+    truncation: Annotated[float | None, _TRUNCATION] = None,
+    preview: Annotated[bool, _PREVIEW] = False,
+    batch_size: Annotated[int | None, _BATCH_SIZE] = None,
+    device: Annotated[str | None, _DEVICE] = None,
+    dtype: Annotated[str | None, _DTYPE] = None,
+    compile_model: Annotated[bool, _COMPILE] = False,
+    encoders: Annotated[int | None, _ENCODERS] = None,
+    no_cache: Annotated[bool, _NO_CACHE] = False,
+    set_: Annotated[list[str] | None, _SET] = None,
+    quiet: Annotated[bool, _QUIET] = False,
 ) -> None:
     """Render every song in ALBUM_DIR into OUT_DIR: one look, resumable (finished tracks are
     skipped), a failing track reported without stopping the others."""
     from audiogan.album import render_album
 
-    options: dict[str, Any] = _parse_sets(set_)
-    given = {"classes": [classes] if classes is not None else None, "model": model,
-             "weights": weights, "fps": fps, "start": start, "duration": duration,
-             "truncation": truncation, "batch_size": batch_size, "device": device,
-             "dtype": dtype, "compile": compile_model or None,
-             "analysis_cache": False if no_cache else None, "preview": preview or None}
-    options.update({k: v for k, v in given.items() if v is not None})
+    options = _options(set_, classes, compile_model, no_cache, preview, model=model,
+                       weights=weights, fps=fps, start=start, duration=duration,
+                       truncation=truncation, batch_size=batch_size, device=device,
+                       dtype=dtype, encoders=encoders)
     with _AlbumReporter(enabled=not quiet) as reporter:
         results = render_album(album_dir, output, preset=preset, seed=seed,
                                album_toml=album_toml, ray=ray, split_frames=split_frames,
