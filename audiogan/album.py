@@ -36,7 +36,7 @@ from typing import Any
 from audiogan import cache
 from audiogan.audio import AUDIO_SUFFIXES
 from audiogan.config import read_toml
-from audiogan.encode import probe_video, remove_stale_partials
+from audiogan.encode import probe_video, remove_stale_partials, temporary_path
 from audiogan.errors import AudioganError, ConfigError
 
 __all__ = ["AlbumProgress", "TrackJob", "TrackResult", "MANIFEST_NAME", "render_album",
@@ -255,7 +255,7 @@ class Manifest:
 
     def write(self) -> None:
         self.data["updated"] = datetime.now(UTC).isoformat(timespec="seconds")
-        temporary = self.path.with_name(f".{self.path.name}.{os.getpid()}.partial")
+        temporary = temporary_path(self.path)
         temporary.write_text(json.dumps(self.data, indent=2) + "\n", encoding="utf-8")
         os.replace(temporary, self.path)
 
