@@ -12,8 +12,10 @@ in the same format, for tests and for trying audiogan without the pretrained wei
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
+import socket
 import tempfile
 import urllib.error
 import urllib.request
@@ -69,10 +71,16 @@ def _download(url: str, target: Path, progress: Progress | None) -> None:
 def _from_hub(model_name: str, folder: Path) -> None:
     from huggingface_hub import hf_hub_download
 
-    for filename in (CONFIG_NAME, WEIGHTS_NAME):
-        cached = hf_hub_download(repo_id=HUB_MIRRORS[model_name], filename=filename)
-        shutil.copyfile(cached, folder / f".{filename}.part")
-        os.replace(folder / f".{filename}.part", folder / filename)
+    hub_log = logging.getLogger("huggingface_hub")
+    level = hub_log.level
+    hub_log.setLevel(logging.ERROR)  # its retries are not the user's business: one line is
+    try:
+        for filename in (CONFIG_NAME, WEIGHTS_NAME):
+            cached = hf_hub_download(repo_id=HUB_MIRRORS[model_name], filename=filename)
+            shutil.copyfile(cached, folder / f".{filename}.part")
+            os.replace(folder / f".{filename}.part", folder / filename)
+    finally:
+        hub_log.setLevel(level)
 
 
 def fetch_weights(model_name: str, *, progress: Progress | None = None) -> Path:
@@ -88,17 +96,22 @@ def fetch_weights(model_name: str, *, progress: Progress | None = None) -> Path:
             "set AUDIOGAN_CACHE to a writable folder"
         ) from None
     failures = []
+    offline = False
     try:
         _download(PRETRAINED_CONFIG_ARCHIVE_MAP[model_name], folder / CONFIG_NAME, None)
         _download(PRETRAINED_MODEL_ARCHIVE_MAP[model_name], folder / WEIGHTS_NAME, progress)
         return folder
     except (urllib.error.URLError, OSError, ValueError) as exc:
-        failures.append(f"archive: {getattr(exc, 'reason', exc)}")
-    try:
-        _from_hub(model_name, folder)
-        return folder
-    except Exception as exc:  # noqa: BLE001 - any hub failure means: try the next source
-        failures.append(f"hub: {type(exc).__name__}")
+        reason = getattr(exc, "reason", exc)
+        failures.append(f"archive: {reason}")
+        # no name resolves: the hub cannot be reached either, so do not wait on its retries
+        offline = isinstance(reason, socket.gaierror)
+    if not offline:
+        try:
+            _from_hub(model_name, folder)
+            return folder
+        except Exception as exc:  # noqa: BLE001 - any hub failure means: try the next source
+            failures.append(f"hub: {type(exc).__name__}")
     raise ModelLoadError(
         f"could not download the {model_name} weights ({'; '.join(failures)}); check the "
         f"network, or fetch {CONFIG_NAME} and {WEIGHTS_NAME} from "

@@ -98,6 +98,21 @@ def test_download_failure_says_what_to_do(tmp_path, monkeypatch):
     assert list((tmp_path / "cache" / "biggan-deep-128").iterdir()) == []  # nothing half-written
 
 
+def test_no_network_fails_at_once_in_one_line(tmp_path, monkeypatch, capfd):
+    monkeypatch.setenv("AUDIOGAN_CACHE", str(tmp_path / "cache"))
+    nowhere = "http://weights.invalid/biggan-deep-128"  # .invalid never resolves
+    monkeypatch.setitem(biggan.PRETRAINED_CONFIG_ARCHIVE_MAP, "biggan-deep-128",
+                        nowhere + ".json")
+    hub_calls = []
+    monkeypatch.setattr(biggan, "_from_hub", lambda *args: hub_calls.append(args))
+    with pytest.raises(ModelLoadError) as caught:
+        fetch_weights("biggan-deep-128")
+    assert hub_calls == []  # no name resolves, so the hub is not tried (and retried) either
+    assert str(caught.value).startswith("could not download the biggan-deep-128 weights "
+                                        "(archive: ")
+    assert capfd.readouterr().err == ""
+
+
 def test_cached_weights_load_offline(tmp_path, monkeypatch, tiny_weights):
     monkeypatch.setenv("AUDIOGAN_CACHE", str(tmp_path))
     shutil.copytree(tiny_weights, tmp_path / "biggan-deep-128")
