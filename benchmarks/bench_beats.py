@@ -243,19 +243,28 @@ def _is_own_reference(tracker: str, row: dict) -> bool:
 def summary_lines(results: dict[str, list[dict]]) -> list[str]:
     """Per set and tracker: mean F and AMLt, the lowest song, and songs under F 0.5.
 
-    madmom is not scored on songs whose reference is madmom itself.
+    A set with references of two kinds (real: tempo-map and madmom) is also summed up per
+    kind. madmom is not scored on songs whose reference is madmom itself.
     """
     lines = []
     first = next(iter(results.values()))
+    groups = []  # (label, set, reference or None for all)
     for set_name in dict.fromkeys(row["set"] for row in first):
+        groups.append((set_name, set_name, None))
+        references = list(dict.fromkeys(r["reference"] for r in first if r["set"] == set_name))
+        if len(references) > 1:
+            groups += [(f"{set_name}/{ref}", set_name, ref) for ref in references]
+    width = max(len(label) for label, _, _ in groups) + 1
+    for label, set_name, reference in groups:
         for tracker, rows in results.items():
-            rows = [r for r in rows if r["set"] == set_name and not _is_own_reference(tracker, r)]
+            rows = [r for r in rows if r["set"] == set_name and not _is_own_reference(tracker, r)
+                    and reference in (None, r["reference"])]
             if not rows:
                 continue
             f = np.array([r["f"] for r in rows])
             lowest = rows[int(np.argmin(f))]
             right_octave = sum(abs(r["octave"] - 1) < 0.04 for r in rows)
-            lines.append(f"{set_name:<6} {tracker:<9} n={len(rows):<3} mean F {f.mean():.3f}  "
+            lines.append(f"{label:<{width}} {tracker:<9} n={len(rows):<3} mean F {f.mean():.3f}  "
                          f"mean AMLt {np.mean([r['amlt'] for r in rows]):.3f}  "
                          f"lowest {lowest['song']} {lowest['f']:.3f}  F<0.5: "
                          f"{int((f < 0.5).sum())}  tempo right: {right_octave}/{len(rows)}")
