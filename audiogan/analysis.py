@@ -13,17 +13,19 @@ from dataclasses import dataclass
 
 import librosa
 import numpy as np
+import scipy.ndimage
 
-from audiogan.beats import BeatGrid, tempo_at, track_grid
+from audiogan.beats import TEMPO_RANGE, BeatGrid, tempo_at, track_grid
 from audiogan.structure import Sections, bar_features, segment
 from audiogan.types import Features
 
 __all__ = ["HopFeatures", "analyze", "beat_grid", "global_tempo", "hop_features",
-           "sample_at_frames", "song_sections", "track_beats"]
+           "sample_at_frames", "song_sections"]
 
 SILENCE_DB = -100.0
 N_MFCC = 13
 LOW_HZ = 200.0
+HIGH_HZ = 2000.0
 EDGE_HOPS = 6
 
 
@@ -47,6 +49,13 @@ class HopFeatures:
         marks the strong beats of a bar.
     mfcc : ndarray, shape (F, 13)
         Mel-frequency cepstral coefficients (the timbre) of each frame.
+    onset_high : ndarray, shape (F,)
+        The flux over the mel bands above 2 kHz only (hi-hats, snares, the attack of
+        plucked and struck notes).
+    onset_vibrato : ndarray, shape (F,)
+        The flux against the previous frame widened by a maximum over neighbouring bands
+        (SuperFlux, Boeck and Widmer 2013): a vibrato or glide does not count as a new note,
+        so bowed strings, voices and synth leads show their note starts only.
     n_samples : int
         Number of samples analysed.
     peak : float
@@ -63,10 +72,13 @@ class HopFeatures:
     peak: float
     onset_low: np.ndarray = None  # type: ignore[assignment]
     mfcc: np.ndarray = None  # type: ignore[assignment]
+    onset_high: np.ndarray = None  # type: ignore[assignment]
+    onset_vibrato: np.ndarray = None  # type: ignore[assignment]
 
     def __post_init__(self) -> None:
-        if self.onset_low is None:
-            object.__setattr__(self, "onset_low", np.zeros_like(self.onset))
+        for name in ("onset_low", "onset_high", "onset_vibrato"):
+            if getattr(self, name) is None:
+                object.__setattr__(self, name, np.zeros_like(self.onset))
         if self.mfcc is None:
             object.__setattr__(self, "mfcc", np.zeros((len(self.onset), N_MFCC), np.float32))
 
@@ -134,10 +146,12 @@ def hop_features(
     mel_basis = librosa.filters.mel(sr=sr, n_fft=n_fft, n_mels=n_mels)
     chroma_basis = librosa.filters.chroma(sr=sr, n_fft=chroma_n_fft)
     window_energy = float(np.sum(short.window**2))
-    low_bands = librosa.mel_frequencies(n_mels=n_mels + 2, fmax=sr / 2)[1:-1] < LOW_HZ
+    band_hz = librosa.mel_frequencies(n_mels=n_mels + 2, fmax=sr / 2)[1:-1]
+    low_bands = band_hz < LOW_HZ
     low_bands[:2] = True
+    high_bands = band_hz >= HIGH_HZ
     dct = _dct_matrix(N_MFCC, n_mels)
-    onsets, lows, levels, chromas, cepstra = [], [], [], [], []
+    onsets, lows, highs, vibratos, levels, chromas, cepstra = [], [], [], [], [], [], []
     previous_mel_db: np.ndarray | None = None
     n_samples, peak = 0, 0.0
 
@@ -149,10 +163,13 @@ def hop_features(
         mel_db = librosa.power_to_db(mel_basis @ power, ref=1.0, amin=1e-10, top_db=None)
         if previous_mel_db is None:
             previous_mel_db = mel_db[:, :1]
-        flux = np.maximum(np.diff(np.concatenate([previous_mel_db, mel_db], axis=1), axis=1),
-                          0.0)
+        both = np.concatenate([previous_mel_db, mel_db], axis=1)
+        flux = np.maximum(np.diff(both, axis=1), 0.0)
         onsets.append(flux.mean(axis=0))
         lows.append(flux[low_bands].mean(axis=0))
+        highs.append(flux[high_bands].mean(axis=0))
+        widened = scipy.ndimage.maximum_filter1d(both[:, :-1], size=3, axis=0)
+        vibratos.append(np.maximum(mel_db - widened, 0.0).mean(axis=0))
         cepstra.append((dct @ np.maximum(mel_db, -100.0)).T.astype(np.float32))
         previous_mel_db = mel_db[:, -1:]
         # Parseval: mean power of the windowed frame, corrected for the window's energy
@@ -169,7 +186,6 @@ def hop_features(
             progress(n_samples / sr)
     reduce(short.flush(n_samples), long.flush(n_samples))
 
-    onset = np.concatenate(onsets) if onsets else np.zeros(0)
     # the flux of frame k compares frames k-1 and k: the change happened between their
     # centres, half a hop before frame k; a hit shows as soon as the window's leading edge
     # reaches it, n_fft / 2 early, which librosa's onset_strength(center=True) delays back
@@ -178,15 +194,16 @@ def hop_features(
     def delay(values: np.ndarray) -> np.ndarray:
         return np.concatenate([np.zeros(lag), values[: max(0, len(values) - lag)]])
 
-    onset = delay(onset)
-    onset_low = delay(np.concatenate(lows) if lows else np.zeros(0))
+    def joined(parts: list[np.ndarray]) -> np.ndarray:
+        return delay(np.concatenate(parts) if parts else np.zeros(0)).astype(np.float32)
+
     return HopFeatures(
         sr=sr, hop_length=hop_length, chroma_hop_length=chroma_hop_length,
-        onset=onset.astype(np.float32),
+        onset=joined(onsets),
         rms=(np.concatenate(levels) if levels else np.zeros(0)).astype(np.float32),
         chroma=(np.concatenate(chromas) if chromas else np.zeros((0, 12))).astype(np.float32),
         n_samples=n_samples, peak=peak,
-        onset_low=onset_low.astype(np.float32),
+        onset_low=joined(lows), onset_high=joined(highs), onset_vibrato=joined(vibratos),
         mfcc=(np.concatenate(cepstra) if cepstra else np.zeros((0, N_MFCC))).astype(np.float32),
     )
 
@@ -220,25 +237,29 @@ def global_tempo(onset: np.ndarray, *, sr: int, hop_length: int, ac_size: float 
     return float(np.atleast_1d(tempo).ravel()[0])
 
 
-def beat_grid(hop: HopFeatures) -> BeatGrid:
-    """Beats, downbeats, meter and tempo of the song (see `audiogan.beats`)."""
+def beat_grid(hop: HopFeatures, *,
+              tempo_range: tuple[float, float] = TEMPO_RANGE) -> BeatGrid:
+    """Beats, downbeats, meter, tempo and confidence of the song (see `audiogan.beats`);
+    the beats keep to `tempo_range` (slowest, fastest BPM)."""
     if len(hop.onset) < 8 or not np.any(hop.onset > 0):
-        return BeatGrid(np.zeros(0), np.zeros(0), 0, 0.0)
+        return BeatGrid(np.zeros(0), np.zeros(0), 0, 0.0, confidence=0.0)
     bpm = global_tempo(hop.onset, sr=hop.sr, hop_length=hop.hop_length)
-    # the first frames' flux is the window filling up from the zero padding, not a hit
-    onset = hop.onset.copy()
-    onset[:EDGE_HOPS] = 0.0
+    low, high = tempo_range
+    while bpm > high:  # the tempogram's choice, moved by octaves into the range asked for
+        bpm /= 2
+    while 0 < bpm < low:
+        bpm *= 2
+    envelopes = []
+    for envelope in (hop.onset, hop.onset_low, hop.onset_high, hop.onset_vibrato):
+        # the first frames' flux is the window filling up from the zero padding, not a hit
+        envelope = envelope.copy()
+        envelope[:EDGE_HOPS] = 0.0
+        envelopes.append(envelope)
     # an onset frame's flux belongs half a hop earlier (see `hop_features`), and the flux
     # of a hit peaks about half a hop after its leading edge
-    return track_grid(onset, hop.onset_low, hop.chroma, hop.rms, fps=hop.fps,
+    return track_grid(envelopes, hop.onset_low, hop.chroma, hop.rms, fps=hop.fps,
                       chroma_fps=hop.sr / hop.chroma_hop_length, global_bpm=bpm,
-                      delay_s=hop.hop_length / hop.sr)
-
-
-def track_beats(hop: HopFeatures) -> tuple[float, np.ndarray]:
-    """Tempo (BPM) and beat times (s) from the onset envelope; (0, []) if none."""
-    grid = beat_grid(hop)
-    return grid.tempo_bpm, grid.beats_s
+                      delay_s=hop.hop_length / hop.sr, tempo_range=tempo_range)
 
 
 def _bin_by_frame(values: np.ndarray, frame_of_hop: np.ndarray, n_frames: int,

@@ -1,33 +1,43 @@
-"""The beat grid: beats, downbeats (bar starts), meter and tempo over time.
+"""The beat grid: beats, downbeats (bar starts), meter, tempo over time and how sure it is.
 
 numpy only, over onset envelopes at STFT hop rate (a few numbers per hop, so a whole song's
 worth is small). The steps:
 
-1. **tracking envelope**: the onset strength, each stretch divided by its own local level,
-   so that the soft chords of a quiet drumless intro pull the tracker as hard as the drums
-   that follow (the grid then runs back through the intro along them);
-2. **local tempo**: the autocorrelation of that envelope over a sliding window, searched for
-   the beat period around the global tempo, and smoothed by a Viterbi path so the period
-   may glide (a ramp) but not jump;
-3. **beats**: dynamic programming (Ellis 2007) with that time-varying period: every frame
-   gets the best score of a chain of beats ending on it, where a chain earns the envelope at
-   its beats and pays for each gap that strays from the local period. No beat is trimmed at
-   the ends: the grid runs through a quiet intro and outro, and only stretches of silence
-   lose their beats;
-4. **downbeats**: for 3 and 4 beats a bar and every phase, how much more the bass-drum
+1. **activation**: the onset envelopes (all-band, low-band, high-band and vibrato-proof
+   flux) added and each stretch divided by its own local level, so that the soft chords of
+   a quiet drumless intro pull the tracker as hard as the drums that follow;
+2. **beats**: the most likely path through a tempo-and-phase DBN (the state space of
+   Krebs, Boeck and Widmer 2015, as in madmom's tracker, here over onsets rather than a
+   network's beat activation): the tempo holds unless the music clearly moves it, so the
+   grid runs through weak or missing onsets, syncopation and a ramp;
+3. **the level people tap**: the DBN alone tends to run at double speed over busy eighths.
+   The song's global tempo (the tempogram, with librosa's preference around 120 BPM) is a
+   second opinion; when the DBN runs at twice, half, 4/3 or 3/4 of it, that tempo is taken.
+   The grid is then the DBN's path within 40 % of the tempo chosen, which follows a ramp
+   but cannot jump an octave midway. A 3:2 disagreement is left to the DBN: that is the tempogram
+   pulling a fast song (160-190 BPM) towards 120. `tempo_range` bounds both;
+4. **confidence**: each envelope alone also gets a DBN path; a beat of the grid is as
+   certain as the share of those paths that put a beat there too (Zapata et al. 2012:
+   when trackers fed different features agree, they are right);
+5. **downbeats**: for 3 and 4 beats a bar and every phase, how much more the bass-drum
    onsets and the chord changes land on the candidate bar lines than between them.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["BeatGrid", "track_grid", "tracking_envelope", "local_period", "dp_beats",
-           "find_downbeats", "tempo_at", "grid_from_bpm"]
+__all__ = ["BeatGrid", "track_grid", "tracking_envelope", "beat_activation", "dbn_beats",
+           "tapped_beats", "beat_support", "find_downbeats", "tempo_at", "grid_from_bpm",
+           "TEMPO_RANGE", "LOW_CONFIDENCE"]
 
-MIN_BPM, MAX_BPM = 40.0, 240.0
+TEMPO_RANGE = (55.0, 215.0)
+"""Slowest and fastest beat (BPM) the tracker considers unless told otherwise."""
+LOW_CONFIDENCE = 0.5
+"""Below this share of agreeing trackers a grid is a guess (see `BeatGrid.confidence`)."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -44,12 +54,25 @@ class BeatGrid:
         Beats per bar (3 or 4; 0 when there are no beats).
     tempo_bpm : float
         Median tempo of the grid (0.0 without beats).
+    confidence : float
+        How sure the grid is, in [0, 1]: the mean of `beat_confidence` (1.0 for a grid the
+        user gave, 0.0 without beats).
+    beat_confidence : ndarray, shape (B,)
+        Per beat, the share of independent trackers (one per onset envelope) that put a
+        beat there too, smoothed over the neighbouring beats.
     """
 
     beats_s: np.ndarray
     downbeats_s: np.ndarray
     meter: int
     tempo_bpm: float
+    confidence: float = 1.0
+    beat_confidence: np.ndarray = None  # type: ignore[assignment]
+
+    def __post_init__(self) -> None:
+        if self.beat_confidence is None:
+            object.__setattr__(self, "beat_confidence",
+                               np.full(len(self.beats_s), self.confidence))
 
 
 def _moving_average(values: np.ndarray, width: int) -> np.ndarray:
@@ -76,97 +99,178 @@ def tracking_envelope(onset: np.ndarray, *, fps: float, floor: float = 0.1) -> n
     return onset / np.maximum(local, floor * typical)
 
 
-def _autocorrelation_frames(envelope: np.ndarray, centres: np.ndarray,
-                            win: int) -> np.ndarray:
-    """Windowed autocorrelation (lags 0..win-1) of `envelope` around each centre frame."""
-    padded = np.pad(envelope, (win // 2, win - win // 2), mode="constant")
-    window = np.hanning(win)
-    frames = np.stack([padded[c:c + win] for c in centres])
-    frames = frames - frames.mean(axis=1, keepdims=True)
-    frames *= window
-    spectrum = np.fft.rfft(frames, n=2 * win, axis=1)
-    ac = np.fft.irfft(np.abs(spectrum) ** 2, axis=1)[:, :win]
-    return ac / np.maximum(ac[:, :1], 1e-12)
+class _TempoStates:
+    """The state space of a beat tracking DBN (Krebs, Boeck and Widmer 2015): for every
+    whole beat interval ``tau`` (in hops) between the tempo limits, the positions
+    ``0 .. tau - 1`` within the beat. A state moves one position a hop; from the last
+    position of a beat it may change interval, ``exp(-lambda * |tau' / tau - 1|)``."""
+
+    def __init__(self, *, fps: float, min_bpm: float, max_bpm: float,
+                 transition_lambda: float, observation_lambda: int,
+                 prior_bpm: float = 0.0, prior_octaves: float = 1.0, prior_weight: float = 0.0):
+        self.intervals = np.arange(int(np.floor(60.0 * fps / max_bpm)),
+                                   int(np.ceil(60.0 * fps / min_bpm)) + 1)
+        self.first = np.concatenate([[0], np.cumsum(self.intervals)[:-1]])
+        self.last = self.first + self.intervals - 1
+        self.count = int(self.intervals.sum())
+        position = np.arange(self.count) - np.repeat(self.first, self.intervals)
+        # the first 1 / observation_lambda of each beat is where the beat sounds
+        self.on_beat = position < np.maximum(1.0, np.repeat(self.intervals, self.intervals)
+                                             / observation_lambda)
+        ratio = self.intervals[None, :] / self.intervals[:, None]
+        transition = -transition_lambda * np.abs(ratio - 1.0)
+        self.log_transition = transition - np.log(np.exp(transition).sum(axis=1,
+                                                                          keepdims=True))
+        if prior_weight > 0 and prior_bpm > 0:
+            # the tempo people tap: a log-normal preference, paid per hop of each beat
+            bpm = 60.0 * fps / self.intervals
+            per_hop = -0.5 * (np.log2(bpm / prior_bpm) / prior_octaves) ** 2
+            self.log_transition = self.log_transition + prior_weight * (
+                self.intervals * per_hop)[None, :]
 
 
-def local_period(envelope: np.ndarray, *, fps: float, global_bpm: float, win_s: float = 6.0,
-                 step: int = 8, spread: float = 1.3, jump_cost: float = 8.0,
-                 chunk: int = 512) -> np.ndarray:
-    """The beat period (in hops, fractional) at every hop, shape (F,).
+def dbn_beats(activation: np.ndarray, *, fps: float, min_bpm: float = 55.0,
+              max_bpm: float = 215.0, transition_lambda: float = 100.0,
+              observation_lambda: int = 16, prior_bpm: float = 0.0,
+              prior_octaves: float = 1.0, prior_weight: float = 0.0) -> np.ndarray:
+    """Beat frames of the most likely path through a tempo-and-phase DBN, shape (B,).
 
-    Searched within a factor `spread` of the global tempo's period: the autocorrelation peak,
-    followed by a Viterbi path that pays `jump_cost` per octave of change between steps.
+    `activation` (shape (F,), in [0, 1]) is how much each hop sounds like a beat. The path
+    keeps a steady tempo unless the music clearly changes it, so it holds through weak or
+    missing onsets and across syncopation. Viterbi decoding keeps, per hop, only the
+    back-pointers of the beat starts (an int16 per tempo), so memory is small.
     """
-    n = len(envelope)
-    base = 60.0 * fps / global_bpm
-    low_lag = max(2, int(np.floor(base / spread)))
-    win = int(round(win_s * fps))
-    high_lag = min(int(np.ceil(base * spread)), win - 2)
-    if n == 0 or high_lag <= low_lag:
-        return np.full(n, base)
-    lags = np.arange(low_lag, high_lag + 1)
-    centres = np.arange(0, n, step)
-    emissions = np.empty((len(centres), len(lags)))
-    for first in range(0, len(centres), chunk):
-        ac = _autocorrelation_frames(envelope, centres[first:first + chunk], win)
-        # a beat period is also supported by twice its lag (the next beat but one)
-        double = np.clip(2 * lags, 0, win - 1)
-        score = ac[:, lags] + 0.5 * ac[:, double]
-        emissions[first:first + chunk] = score
-    # prefer the global period mildly (log-normal prior, one octave wide)
-    prior = -0.5 * (np.log2(lags / base) / 0.5) ** 2
-    log_lags = np.log2(lags)
-    transition = -jump_cost * np.abs(log_lags[:, None] - log_lags[None, :])
-    scores = emissions[0] + 0.1 * prior
-    back = np.zeros((len(centres), len(lags)), dtype=np.int32)
-    for k in range(1, len(centres)):
-        candidates = scores[:, None] + transition  # from (rows) -> to (columns)
-        back[k] = np.argmax(candidates, axis=0)
-        scores = candidates[back[k], np.arange(len(lags))] + emissions[k] + 0.1 * prior
-    path = np.empty(len(centres), dtype=np.int64)
-    path[-1] = int(np.argmax(scores))
-    for k in range(len(centres) - 1, 0, -1):
-        path[k - 1] = back[k, path[k]]
-    # sub-hop precision: a parabola through the chosen lag and its neighbours
-    chosen = lags[path].astype(np.float64)
-    for k, index in enumerate(path):
-        if 0 < index < len(lags) - 1:
-            a, b, c = emissions[k, index - 1:index + 2]
-            denominator = a - 2 * b + c
-            if denominator < 0:
-                chosen[k] += float(np.clip(0.5 * (a - c) / denominator, -0.5, 0.5))
-    smooth = _moving_average(chosen, max(1, round(2.0 * fps / step)))
-    return np.interp(np.arange(n), centres, smooth)
-
-
-def dp_beats(envelope: np.ndarray, period: np.ndarray, *, tightness: float = 100.0) -> np.ndarray:
-    """Beat frames by dynamic programming over a time-varying `period` (hops), shape (B,)."""
-    n = len(envelope)
+    activation = np.clip(np.asarray(activation, dtype=np.float64), 1e-6, 1.0 - 1e-6)
+    n = len(activation)
     if n == 0:
         return np.zeros(0, dtype=np.int64)
-    score = np.asarray(envelope, dtype=np.float64).copy()
-    backlink = np.full(n, -1, dtype=np.int64)
-    for t in range(1, n):
-        p = period[t]
-        first, last = int(max(0, np.floor(t - 2 * p))), int(np.ceil(t - p / 2))
-        last = min(last, t - 1)
-        if last < first:
+    states = _TempoStates(fps=fps, min_bpm=min_bpm, max_bpm=max_bpm,
+                          transition_lambda=transition_lambda,
+                          observation_lambda=observation_lambda, prior_bpm=prior_bpm,
+                          prior_octaves=prior_octaves, prior_weight=prior_weight)
+    log_beat = np.log(activation)
+    log_other = np.log((1.0 - activation) / (observation_lambda - 1))
+    columns = np.arange(len(states.intervals))
+    score = np.zeros(states.count)
+    moved = np.empty(states.count)
+    back = np.zeros((n, len(states.intervals)), dtype=np.int16)
+    for t in range(n):
+        if t:
+            moved[1:] = score[:-1]
+            candidates = score[states.last][:, None] + states.log_transition
+            back[t] = np.argmax(candidates, axis=0)
+            moved[states.first] = candidates[back[t], columns]
+            score, moved = moved, score
+        score += np.where(states.on_beat, log_beat[t], log_other[t])
+        score -= score.max()
+    # back from the best final state: each beat start leads to the end of the beat before
+    state = int(np.argmax(score))
+    tempo = int(np.searchsorted(states.first, state, side="right") - 1)
+    t = n - 1 - (state - states.first[tempo])
+    beats, intervals = [], []
+    while t >= 0:
+        beats.append(t)
+        intervals.append(int(states.intervals[tempo]))
+        tempo = int(back[t, tempo]) if t else tempo
+        t -= int(states.intervals[tempo])
+    return _snap_to_peaks(np.array(beats[::-1], dtype=np.int64), np.array(intervals[::-1]),
+                          activation, observation_lambda)
+
+
+def _snap_to_peaks(frames: np.ndarray, intervals: np.ndarray, activation: np.ndarray,
+                   observation_lambda: int) -> np.ndarray:
+    """Each beat moved to the strongest activation within a beat region of it: whole hops
+    of tempo change only at beat starts leave a beat a hop or two behind a gliding tempo."""
+    reach = np.maximum(1, np.round(2 * intervals / observation_lambda)).astype(np.int64)
+    snapped = frames.copy()
+    for k, (frame, radius) in enumerate(zip(frames, reach, strict=True)):
+        first, last = max(0, frame - radius), min(len(activation), frame + radius + 1)
+        snapped[k] = first + int(np.argmax(activation[first:last]))
+    return np.unique(snapped)
+
+
+def beat_activation(envelopes: Sequence[np.ndarray], *, fps: float) -> np.ndarray:
+    """How much each hop sounds like a beat, shape (F,), in [0, 0.9].
+
+    The envelopes, each scaled to its own loud hits (99th percentile), are added and
+    divided by their local level (`tracking_envelope`); squaring keeps the strong onsets
+    and quietens the busy small ones between beats, which would otherwise pull the DBN to
+    double speed.
+    """
+    total = np.zeros(len(envelopes[0]) if len(envelopes) else 0)
+    for envelope in envelopes:
+        envelope = np.maximum(np.asarray(envelope, dtype=np.float64), 0.0)
+        top = np.percentile(envelope, 99) if len(envelope) else 0.0
+        if top > 0:
+            total += envelope / top
+    local = tracking_envelope(total, fps=fps)
+    top = np.percentile(local, 99) if len(local) else 0.0
+    if top <= 0:
+        return np.zeros_like(local)
+    return 0.9 * np.clip(local / top, 0.0, 1.0) ** 2
+
+
+def _median_bpm(frames: np.ndarray, fps: float) -> float:
+    return 60.0 * fps / float(np.median(np.diff(frames))) if len(frames) > 1 else 0.0
+
+
+# tempo ratios (DBN / tempogram) at which the DBN is overruled: double and half speed, and
+# the 4:3 of a dotted-eighth cross-rhythm; 3:2 is the tempogram's own error on fast songs
+_OVERRULED = np.log2([2.0, 0.5, 4.0 / 3.0, 3.0 / 4.0])
+
+
+def tapped_beats(activation: np.ndarray, *, fps: float, global_bpm: float,
+                 tempo_range: tuple[float, float] = TEMPO_RANGE,
+                 tolerance: float = 0.06, band: float = 1.4) -> np.ndarray:
+    """Beat frames at the metrical level people tap, shape (B,) (see the module notes).
+
+    A first DBN pass over the whole `tempo_range` finds the song's tempo; if that sits
+    within `tolerance` octaves of 2, 1/2, 4/3 or 3/4 times `global_bpm`, `global_bpm` is
+    taken instead. The grid is then the DBN's path within a factor `band` of that tempo
+    (inside `tempo_range`): wide enough for a ramp, too narrow to jump an octave midway.
+    """
+    low, high = tempo_range
+    frames = dbn_beats(activation, fps=fps, min_bpm=low, max_bpm=high)
+    tempo = _median_bpm(frames, fps)
+    if tempo <= 0:
+        return frames
+    if global_bpm > 0 and np.min(np.abs(np.log2(tempo / global_bpm) - _OVERRULED)) < tolerance:
+        tempo = global_bpm
+    lower, upper = max(low, tempo / band), min(high, tempo * band)
+    if lower >= upper:
+        return frames
+    return dbn_beats(activation, fps=fps, min_bpm=lower, max_bpm=upper)
+
+
+def beat_support(frames: np.ndarray, others: Sequence[np.ndarray], *, fps: float,
+                 window_s: float = 0.07, spread: int = 4) -> np.ndarray:
+    """Per beat, the share of the `others` (beat frames of other trackers) with a beat
+    within `window_s` of it, averaged over `spread` beats either side; shape (B,).
+
+    A tracker running at half the grid's tempo supports every other beat fully: its
+    in-between points count as its beats, so a metrical-level choice alone does not make
+    a grid look doubtful.
+    """
+    frames = np.asarray(frames, dtype=np.float64)
+    if len(frames) == 0 or not others:
+        return np.zeros(len(frames))
+    tempo = _median_bpm(frames, fps)
+    reach = window_s * fps
+    hits = np.zeros(len(frames))
+    for other in others:
+        other = np.sort(np.asarray(other, dtype=np.float64))
+        if len(other) == 0:
             continue
-        candidates = np.arange(first, last + 1)
-        gap = (t - candidates) / p
-        value = score[first:last + 1] - tightness * np.log(gap) ** 2
-        best = int(np.argmax(value))
-        if value[best] > 0:  # else a chain starting here does better
-            score[t] = envelope[t] + value[best]
-            backlink[t] = candidates[best]
-    # the last beat: the best-scoring frame within the last period
-    p_end = int(np.ceil(period[-1]))
-    tail = score[max(0, n - p_end):]
-    beat = max(0, n - p_end) + int(np.argmax(tail))
-    beats = [beat]
-    while backlink[beats[-1]] >= 0:
-        beats.append(int(backlink[beats[-1]]))
-    return np.array(beats[::-1], dtype=np.int64)
+        if len(other) > 1 and 0 < tempo and abs(np.log2(_median_bpm(other, fps) / tempo)
+                                                + 1) < 0.1:
+            other = np.sort(np.concatenate([other, (other[:-1] + other[1:]) / 2]))
+        index = np.clip(np.searchsorted(other, frames), 1, max(1, len(other) - 1))
+        nearest = np.minimum(np.abs(other[index - 1] - frames),
+                             np.abs(other[np.minimum(index, len(other) - 1)] - frames))
+        hits += nearest <= reach
+    support = hits / len(others)
+    width = 2 * spread + 1
+    return _moving_average(support, min(width, len(support)))
 
 
 def find_downbeats(beats_s: np.ndarray, accent: np.ndarray, change: np.ndarray,
@@ -270,22 +374,24 @@ def _beat_chroma_change(chroma: np.ndarray, chroma_fps: float,
     return change
 
 
-def track_grid(onset: np.ndarray, onset_low: np.ndarray, chroma: np.ndarray,
+def track_grid(envelopes: Sequence[np.ndarray], onset_low: np.ndarray, chroma: np.ndarray,
                rms: np.ndarray, *, fps: float, chroma_fps: float, global_bpm: float,
-               delay_s: float = 0.0) -> BeatGrid:
-    """The beat grid of a song from its hop-rate envelopes (all shape (F,), rate `fps`).
+               delay_s: float = 0.0,
+               tempo_range: tuple[float, float] = TEMPO_RANGE) -> BeatGrid:
+    """The beat grid of a song from its hop-rate onset `envelopes` (each shape (F,), rate
+    `fps`; the first is the all-band flux), with a confidence per beat.
 
-    `chroma` (shape (F2, 12), rate `chroma_fps`) gives the chord changes that mark bar
-    lines, `rms` the level of each hop; `delay_s` is subtracted from every time (the onset
-    envelope's own lag).
+    `onset_low` (shape (F,)) marks the bass drum, `chroma` (shape (F2, 12), rate
+    `chroma_fps`) the chord changes, both for the bar lines; `rms` the level of each hop;
+    `delay_s` is subtracted from every time (the onset envelope's own lag).
     """
-    empty = BeatGrid(np.zeros(0), np.zeros(0), 0, 0.0)
-    onset = np.asarray(onset, dtype=np.float64)
+    empty = BeatGrid(np.zeros(0), np.zeros(0), 0, 0.0, confidence=0.0)
+    onset = np.asarray(envelopes[0], dtype=np.float64)
     if len(onset) < 8 or not np.any(onset > 0) or global_bpm <= 0:
         return empty
-    envelope = tracking_envelope(onset, fps=fps)
-    period = local_period(envelope, fps=fps, global_bpm=global_bpm)
-    frames = _trim_ends(dp_beats(envelope, period), envelope)
+    activation = beat_activation(envelopes, fps=fps)
+    frames = _trim_ends(tapped_beats(activation, fps=fps, global_bpm=global_bpm,
+                                     tempo_range=tempo_range), activation)
     # silence keeps no beats: the level around each beat against the song's loud parts
     level = np.sqrt(_moving_average(np.asarray(rms, dtype=np.float64) ** 2, round(fps)))
     loud = float(np.percentile(level, 95)) if len(level) else 0.0
@@ -295,9 +401,14 @@ def track_grid(onset: np.ndarray, onset_low: np.ndarray, chroma: np.ndarray,
     frames = frames[audible]
     if len(frames) == 0:
         return empty
+    others = [dbn_beats(beat_activation([envelope], fps=fps), fps=fps,
+                        min_bpm=tempo_range[0], max_bpm=tempo_range[1])
+              for envelope in envelopes]
+    support = beat_support(frames, others, fps=fps)
     beats_s = np.maximum(frames / fps - delay_s, 0.0)
     accent = _peak_near(np.asarray(onset_low, dtype=np.float64), frames, 2)
     change = _beat_chroma_change(chroma, chroma_fps, beats_s + delay_s)
     downbeats_s, meter = find_downbeats(beats_s, accent, change)
     tempo = float(np.median(60.0 / np.diff(beats_s))) if len(beats_s) > 1 else 0.0
-    return BeatGrid(beats_s=beats_s, downbeats_s=downbeats_s, meter=meter, tempo_bpm=tempo)
+    return BeatGrid(beats_s=beats_s, downbeats_s=downbeats_s, meter=meter, tempo_bpm=tempo,
+                    confidence=float(support.mean()), beat_confidence=support)

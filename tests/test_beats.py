@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from audiogan.analysis import analyze
-from audiogan.beats import dp_beats, find_downbeats, grid_from_bpm, tempo_at
+from audiogan.beats import beat_support, dbn_beats, find_downbeats, grid_from_bpm, tempo_at
 from tests.bandsynth import band_song
 
 
@@ -69,13 +69,30 @@ def test_tempo_curve_follows_a_ramp():
     assert late == pytest.approx(96 + 36 * 45 / 50, abs=3)
 
 
-def test_dp_follows_a_changing_period():
-    # impulses whose spacing grows from 20 to 30 hops, the period known at each hop
+def test_dbn_follows_a_changing_period_and_holds_through_gaps():
+    # impulses whose spacing grows from 20 to 30 hops; two of them missing
     positions = np.cumsum(np.linspace(20, 30, 40)).astype(int)
-    envelope = np.zeros(positions[-1] + 10)
-    envelope[positions] = 1.0
-    period = np.interp(np.arange(len(envelope)), positions[1:], np.diff(positions))
-    np.testing.assert_array_equal(dp_beats(envelope, period), positions)
+    activation = np.full(positions[-1] + 10, 0.01)
+    activation[positions] = 0.9
+    activation[positions[[12, 25]]] = 0.01
+    beats = dbn_beats(activation, fps=50.0, min_bpm=60.0, max_bpm=200.0)
+    present = np.delete(positions, [12, 25])
+    assert set(present) <= set(beats)
+    # the missing beats are still on the grid, within a fifth of a beat of where they belong
+    assert len(beats) == len(positions)
+    for missing in positions[[12, 25]]:
+        assert np.min(np.abs(beats - missing)) <= 5
+
+
+def test_beat_support_counts_agreeing_trackers():
+    grid = np.arange(0, 420, 20)  # 21 beats: the half-speed tracker ends on the last
+    agreeing = grid + 1
+    half_speed = grid[::2]  # another metrical level is not disagreement
+    off_beat = grid + 10
+    full = beat_support(grid, [agreeing, half_speed], fps=100.0)
+    np.testing.assert_allclose(full, 1.0)
+    half = beat_support(grid, [agreeing, off_beat], fps=100.0)
+    np.testing.assert_allclose(half, 0.5)
 
 
 def test_downbeats_from_accents_and_chord_changes():
