@@ -35,10 +35,8 @@ def cache_dir() -> Path:
 
 def analysis_key(song: Path, **settings: Any) -> str:
     """A digest of the song's bytes and the analysis `settings` (fps, excerpt, ...)."""
-    digest = hashlib.sha256()
     with open(song, "rb") as stream:
-        while chunk := stream.read(1 << 20):
-            digest.update(chunk)
+        digest = hashlib.file_digest(stream, "sha256")
     digest.update(json.dumps({"version": ANALYSIS_VERSION, **settings}, sort_keys=True,
                              default=str).encode())
     return digest.hexdigest()[:32]

@@ -10,7 +10,7 @@ from importlib import resources
 from audiogan.errors import ConfigError
 from audiogan.types import NUM_CLASSES
 
-__all__ = ["class_names", "search_classes", "parse_classes", "class_label"]
+__all__ = ["class_names", "parse_classes", "search_classes"]
 
 
 @functools.cache
@@ -19,11 +19,6 @@ def class_names() -> tuple[tuple[str, ...], ...]:
     text = resources.files("audiogan").joinpath("data/imagenet_classes.tsv").read_text("utf-8")
     rows = [line.split("\t", 1) for line in text.splitlines() if line.strip()]
     return tuple(tuple(name.strip() for name in names.split(",")) for _, names in rows)
-
-
-def class_label(class_id: int) -> str:
-    """The everyday name of a class, e.g. ``1 -> 'goldfish'``."""
-    return class_names()[class_id][0]
 
 
 def _key(name: str) -> str:

@@ -24,9 +24,11 @@ import numpy as np
 
 from audiogan import ffmpeg
 from audiogan.errors import ConfigError, EncodeError, ResourceError
-from audiogan.files import segment_folder, temporary_path
-# TRANSITIONAL re-export until album/pipeline/tests import it from audiogan.files
-from audiogan.files import remove_stale_partials  # noqa: F401
+from audiogan.files import (  # TRANSITIONAL: remove_stale_partials until callers use files
+    remove_stale_partials,  # noqa: F401
+    segment_folder,
+    temporary_path,
+)
 
 __all__ = ["AudioTrack", "ParallelVideoWriter", "VideoFacts", "VideoWriter", "concat_segments",
            "probe_video"]
@@ -76,8 +78,8 @@ def probe_video(path: str | Path) -> VideoFacts | None:
     video, counts = _VIDEO.search(text), _FRAME_COUNT.findall(text)
     if result.returncode != 0 or video is None or not counts:
         return None
-    return VideoFacts(frames=int(counts[-1]), duration_s=ffmpeg.parse_duration(text) or 0.0, width=int(video[1]),
-                      height=int(video[2]), fps=float(video[3]),
+    return VideoFacts(frames=int(counts[-1]), duration_s=ffmpeg.parse_duration(text) or 0.0,
+                      width=int(video[1]), height=int(video[2]), fps=float(video[3]),
                       has_audio=re.search(r"Stream #\S+.*?: Audio:", text) is not None)
 
 

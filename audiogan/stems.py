@@ -16,12 +16,10 @@ import dataclasses
 
 import numpy as np
 
+from audiogan.errors import ConfigError
 from audiogan.types import Features
 
-__all__ = ["combine", "ROUTES"]
-
-ROUTES = {"drums": "onset", "bass": "loudness_db", "other": "chroma"}
-"""Which feature each stem provides."""
+__all__ = ["combine"]
 
 
 def _fit(values: np.ndarray, n: int, fill: float) -> np.ndarray:
@@ -35,10 +33,12 @@ def _fit(values: np.ndarray, n: int, fill: float) -> np.ndarray:
 def combine(mix: Features, *, drums: Features | None = None, bass: Features | None = None,
             other: Features | None = None) -> Features:
     """The mix's features with the onset of `drums`, the loudness of `bass` and the chroma
-    of `other` (each optional; stems shorter or longer than the mix are padded or cut)."""
+    of `other` (each optional; stems shorter or longer than the mix are padded or cut).
+
+    Raises `ConfigError` for a stem analysed at another frame rate than the mix."""
     for name, stem in (("drums", drums), ("bass", bass), ("other", other)):
         if stem is not None and abs(stem.fps - mix.fps) > 1e-9:
-            raise ValueError(f"the {name} stem was analysed at {stem.fps} fps, the mix at "
+            raise ConfigError(f"the {name} stem was analysed at {stem.fps} fps, the mix at "
                              f"{mix.fps}")
     n = mix.n_frames
     changes = {}

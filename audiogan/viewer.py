@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from audiogan.errors import ConfigError, DisplayError
+from audiogan.errors import ConfigError, DisplayError, MissingPackageError
 
 __all__ = ["ViewStats", "load_frames", "view"]
 
@@ -122,7 +122,7 @@ def _import_pygame():
     try:
         import pygame
     except ImportError:
-        raise DisplayError("the viewer needs pygame: pip install 'audiogan[view]'") from None
+        raise MissingPackageError("the viewer", "pygame", extra="view") from None
     return pygame
 
 
