@@ -67,6 +67,10 @@ def probe_video(path: str | Path) -> VideoFacts | None:
 
     A file cut short (no index, truncated data) fails to demux and gives None, so a
     complete-looking name is never trusted on its own.
+
+    By hand rather than ``imageio_ffmpeg.count_frames_and_secs``: that decodes every frame
+    (0.37 s for 20 s of 256x256, same count) where a stream copy counts them in 0.02 s, and
+    it says nothing of size, rate or audio; imageio-ffmpeg ships no ffprobe.
     """
     path = Path(path)
     if not path.is_file():
