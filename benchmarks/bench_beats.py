@@ -31,7 +31,7 @@ import mir_eval  # noqa: E402
 import numpy as np  # noqa: E402
 
 from audiogan.analysis import analyze  # noqa: E402
-from tests.bandsynth import SONGS, band_song  # noqa: E402
+from audiogan.testing import SONGS, band_song  # noqa: E402
 
 WINDOW_S = 0.07
 

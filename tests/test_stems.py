@@ -15,8 +15,8 @@ from audiogan.errors import AudioganError, ConfigError, MissingPackageError, Mod
 from audiogan.mapping import class_weights, drift_phase
 from audiogan.pipeline import analyze_song
 from audiogan.stems import combine
+from audiogan.testing import Part, render_song
 from tests import synth
-from tests.bandsynth import Part, render_song
 
 
 @pytest.fixture(scope="module")
