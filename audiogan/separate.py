@@ -11,10 +11,11 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+from audiogan import ffmpeg
 from audiogan.cache import cache_dir
-from audiogan.config import STEM_NAMES
-from audiogan.errors import MissingPackageError, ModelLoadError
+from audiogan.errors import AudioLoadError, MissingPackageError, ModelLoadError
 from audiogan.files import atomic_write
+from audiogan.stems import STEM_NAMES
 
 __all__ = ["separate_stems", "MODEL"]
 
@@ -49,13 +50,10 @@ def separate_stems(song: str | Path, *, device: str = "cpu") -> dict[str, Path]:
                              f"{str(exc).splitlines()[0] if str(exc) else 'no detail'}); they "
                              "download once from the internet, or give the stems yourself "
                              "with --stem NAME=PATH") from None
-    from audiogan.audio import probe, stream_mono
-
-    info = probe(song)
     import numpy as np
 
     # demucs wants its own rate, stereo; the whole song at once (separation is not streamed)
-    mono = np.concatenate(list(stream_mono(info, sample_rate=model.samplerate)))
+    mono = _decode_mono(song, model.samplerate)
     wav = torch.from_numpy(np.stack([mono, mono]))[None]
     with torch.inference_mode():
         sources = apply_model(model, wav, device=device, progress=False)[0]
@@ -67,6 +65,20 @@ def separate_stems(song: str | Path, *, device: str = "cpu") -> dict[str, Path]:
     for name, signal in signals.items():
         _write_wav(paths[name], signal.mean(dim=0).numpy(), model.samplerate)
     return paths
+
+
+def _decode_mono(song: Path, sample_rate: int):
+    """The whole of `song` as mono float32 at `sample_rate` (the samples `audio.stream_mono`
+    gives, decoded here so that this stage does not lean on the audio stage)."""
+    import numpy as np
+
+    result = ffmpeg.run(["-nostdin", "-v", "error", "-i", str(song), "-map", "0:a:0", "-vn",
+                         "-ac", "1", "-ar", str(sample_rate), "-f", "f32le", "pipe:1"],
+                        capture_output=True)
+    if result.returncode != 0:
+        reason = ffmpeg.last_line(result.stderr, f"exit {result.returncode}")
+        raise AudioLoadError(f"{song} could not be decoded ({reason}); re-export it")
+    return np.frombuffer(result.stdout, dtype=np.float32)
 
 
 def _write_wav(path: Path, signal, sample_rate: int) -> None:

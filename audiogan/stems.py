@@ -19,7 +19,10 @@ import numpy as np
 from audiogan.errors import ConfigError
 from audiogan.types import Features
 
-__all__ = ["combine"]
+__all__ = ["STEM_NAMES", "combine"]
+
+STEM_NAMES = ("drums", "bass", "other")
+"""The stems audiogan routes (`combine`) and separates (`audiogan.separate`)."""
 
 
 def _fit(values: np.ndarray, n: int, fill: float) -> np.ndarray:
