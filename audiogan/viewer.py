@@ -227,5 +227,6 @@ def _play(pygame, source, frames, file_fps, last_signature, fps, scale, seconds,
             time.sleep(delay)
         else:
             next_time = time.perf_counter()  # fell behind: do not rush to catch up
-        if seconds is not None and time.perf_counter() - started >= seconds:
+        # (a microsecond early counts: n additions of 1/rate fall short of n/rate)
+        if seconds is not None and time.perf_counter() - started >= seconds - 1e-6:
             return stats
