@@ -25,6 +25,7 @@ __all__ = [
     "MissingPackageError",
     "ModelLoadError",
     "ResourceError",
+    "describe",
 ]
 
 
@@ -93,3 +94,18 @@ class EncodeError(AudioganError):
 
 class DisplayError(AudioganError):
     """There is no screen (or no pygame) to show the viewer's window on."""
+
+
+def describe(error: BaseException) -> str:
+    """One line for `error`: the message of an `AudioganError` as it is (it was written for
+    the user), else ``"TypeName: message"`` (the type alone when there is no message), as a
+    batch run reports a track that failed for a reason audiogan did not foresee.
+
+    >>> describe(ConfigError("seed must be a whole number >= 0, got -1"))
+    'seed must be a whole number >= 0, got -1'
+    >>> describe(ZeroDivisionError("division by zero"))
+    'ZeroDivisionError: division by zero'
+    """
+    if isinstance(error, AudioganError):
+        return str(error)
+    return f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
