@@ -72,8 +72,9 @@ def save_features(key: str, features: Features) -> None:
         return
     try:
         with os.fdopen(handle, "wb") as stream:
-            np.savez(stream, **{field.name: np.asarray(getattr(features, field.name))
-                                for field in dataclasses.fields(Features)})
+            arrays: dict[str, Any] = {field.name: np.asarray(getattr(features, field.name))
+                                      for field in dataclasses.fields(Features)}
+            np.savez(stream, **arrays)
         os.replace(temporary, path)
     except OSError:
         Path(temporary).unlink(missing_ok=True)

@@ -54,9 +54,9 @@ def _resolve_one(token: str) -> int:
                 " (list them with `audiogan classes`)"
             )
         return class_id
-    class_id = _index().get(_key(token))
-    if class_id is not None:
-        return class_id
+    named = _index().get(_key(token))
+    if named is not None:
+        return named
     close = difflib.get_close_matches(_key(token), list(_index()), n=3, cutoff=0.75)
     hint = f"did you mean {' or '.join(repr(c) for c in close)}? " if close else ""
     raise ConfigError(

@@ -13,6 +13,7 @@ A stem that is not given leaves that part to the mix.
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 import numpy as np
 
@@ -44,7 +45,7 @@ def combine(mix: Features, *, drums: Features | None = None, bass: Features | No
             raise ConfigError(f"the {name} stem was analysed at {stem.fps} fps, the mix at "
                              f"{mix.fps}")
     n = mix.n_frames
-    changes = {}
+    changes: dict[str, Any] = {}
     if drums is not None:
         onset = drums.onset
         # rescale so that 1.0 is a strong drum hit on the mix's beats
