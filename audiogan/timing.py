@@ -135,14 +135,17 @@ def read_beats(path: str | Path) -> BeatGrid:
 
 def user_grid(features: Features, *, bpm: float | None = None,
               beat_offset: float | None = None, beats_file: str | Path | None = None,
-              start_s: float = 0.0) -> BeatGrid | None:
-    """The grid the user asked for, or None to keep the analysis'. Times in the files and
+              beats: BeatGrid | None = None, start_s: float = 0.0) -> BeatGrid | None:
+    """The grid the user asked for, or None to keep the analysis'. `beats` is a beats file
+    already read (`read_beats`), else `beats_file` is read. Times in the files and
     `beat_offset` count from the start of the song; `start_s` is where the analysed excerpt
     begins."""
     duration = features.duration_s
     meter = features.meter or 4
-    if beats_file is not None:
-        grid = read_beats(beats_file)
+    if beats is None and beats_file is not None:
+        beats = read_beats(beats_file)
+    if beats is not None:
+        grid = beats
         keep = (grid.beats_s >= start_s) & (grid.beats_s < start_s + duration)
         down = grid.downbeats_s[(grid.downbeats_s >= start_s)
                                 & (grid.downbeats_s < start_s + duration)]
@@ -162,11 +165,11 @@ def user_grid(features: Features, *, bpm: float | None = None,
     if beat_offset is None:
         # the phase that puts the strict grid closest to the analysed beats
         period = 60.0 / bpm
-        beats = features.beats_s
-        if len(beats):
-            phases = np.exp(2j * np.pi * beats / period)
+        heard = features.beats_s
+        if len(heard):
+            phases = np.exp(2j * np.pi * heard / period)
             beat_offset = float(np.angle(phases.mean()) / (2 * np.pi) * period) % period
-            reference = features.downbeats_s[0] if len(features.downbeats_s) else beats[0]
+            reference = features.downbeats_s[0] if len(features.downbeats_s) else heard[0]
             beat_offset += round((reference - beat_offset) / period) * period
         else:
             beat_offset = 0.0
