@@ -17,7 +17,6 @@ import numpy as np
 
 from audiogan import ffmpeg
 from audiogan.errors import AudioLoadError
-from audiogan.ffmpeg import ffmpeg_exe  # noqa: F401  TRANSITIONAL: until tests import audiogan.ffmpeg
 
 __all__ = ["AUDIO_SUFFIXES", "AudioInfo", "probe", "stream_mono"]
 

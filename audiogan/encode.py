@@ -24,11 +24,7 @@ import numpy as np
 
 from audiogan import ffmpeg
 from audiogan.errors import ConfigError, EncodeError, ResourceError
-from audiogan.files import (  # TRANSITIONAL: remove_stale_partials until callers use files
-    remove_stale_partials,  # noqa: F401
-    segment_folder,
-    temporary_path,
-)
+from audiogan.files import segment_folder, temporary_path
 
 __all__ = ["AudioTrack", "ParallelVideoWriter", "VideoFacts", "VideoWriter", "concat_segments",
            "probe_video"]

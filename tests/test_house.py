@@ -15,8 +15,6 @@ import sys
 from functools import cache
 from pathlib import Path
 
-import pytest
-
 PACKAGE = Path(__file__).resolve().parent.parent / "audiogan"
 MAX_FLOORS = 6
 
@@ -97,8 +95,6 @@ def floors(graph: dict[str, set[str]]) -> dict[str, int]:
     return floor
 
 
-# TEMPORARY while I-core flattens album/distributed/pipeline/mapping (see /work/i-notes.md)
-@pytest.mark.xfail(reason="I-core's half of the flattening is in progress", strict=False)
 def test_no_import_cycle_and_at_most_six_floors():
     graph = import_graph()
     floor = floors(graph)
@@ -145,7 +141,6 @@ def private_crossings() -> list[str]:
     return sorted(set(crossings))
 
 
-@pytest.mark.xfail(reason="I-core's half of the flattening is in progress", strict=False)
 def test_no_private_name_crosses_a_module():
     assert private_crossings() == []
 
