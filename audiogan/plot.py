@@ -47,7 +47,7 @@ def plot_analysis(info: audio.AudioInfo, features: Features, target: str | Path,
         import matplotlib.pyplot as plt
     except ImportError:
         raise MissingPackageError("--plot", "matplotlib", extra="plot") from None
-    config = resolve_config(preset)
+    config = resolve_config(preset, hardware=False)  # the mapping only: no device, no torch
     target = Path(target).expanduser()
     if not target.parent.is_dir():
         raise ConfigError(f"--plot {target}: folder {target.parent} does not exist")

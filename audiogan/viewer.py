@@ -22,11 +22,11 @@ from pathlib import Path
 
 import numpy as np
 
+from audiogan.config import DEFAULT_FPS
 from audiogan.errors import ConfigError, DisplayError, MissingPackageError
 
 __all__ = ["ViewStats", "load_frames", "view"]
 
-DEFAULT_FPS = 30.0
 HASH_NAME = "last_hash.txt"
 
 

@@ -40,9 +40,9 @@ def words(text: str) -> str:
 
 
 def fails_with(args: tuple[str, ...], message: str) -> None:
-    """The command fails with exactly one line, `message`, and writes nothing else."""
+    """The command fails with exit code 1 (bad input) and exactly one line, `message`."""
     code, stdout, stderr = run(*args)
-    assert code != 0
+    assert code == 1
     assert (stdout, stderr.strip()) == ("", f"audiogan: error: {message}")
 
 
