@@ -48,7 +48,7 @@ from audiogan.errors import (
 try:  # typer 0.29+ carries its own copy of click
     from typer._click import exceptions as click_exceptions
 except ImportError:  # older typer builds on click itself
-    from click import exceptions as click_exceptions
+    from click import exceptions as click_exceptions  # type: ignore[no-redef]
 
 __all__ = ["EXIT_CODES", "app", "exit_code", "main"]
 
@@ -432,7 +432,7 @@ def analyze_command(
         plot_analysis(info, features, plot, preset=preset, start=start)
         if not as_json:
             err.print(f"[green]wrote[/green] {plot}")
-    report = {
+    report: dict[str, Any] = {
         "song": str(info.path),
         "duration_s": round(features.duration_s, 4),
         "sample_rate": info.sample_rate,

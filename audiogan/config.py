@@ -246,7 +246,7 @@ RANGES: dict[str, Range] = {
 }
 
 
-def check_setting(name: str, value: Any, kind: type = float, *, where: str = "",
+def check_setting(name: str, value: Any, kind: type[int] | type[float] = float, *, where: str = "",
                   scope: str | None = None) -> Any:
     """`value` as a `kind` (int or float) within ``RANGES[name]`` (``RANGES["scope.name"]``
     where the scope has its own); else a `ConfigError` naming the setting, the value and
@@ -412,7 +412,8 @@ def load_tempo_preset(name_or_file: str | Path) -> dict[str, Any]:
 
 # --- render settings -----------------------------------------------------------------------
 
-_MAPPING_TYPES = {f.name: type(f.default) for f in fields(MappingConfig)}
+_MAPPING_TYPES: dict[str, Any] = {  # int or float: the type of each field's default
+    f.name: type(f.default) for f in fields(MappingConfig)}
 _RENDER_NAMES = tuple(f.name for f in fields(RenderConfig) if f.name != "mapping")
 _FLOATS = ("fps", "start", "duration", "bpm", "beat_offset")
 _INTS = ("batch_size", "seed", "crf", "encoders")

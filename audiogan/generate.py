@@ -9,7 +9,7 @@ and goes on.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import numpy as np
 import torch
@@ -40,7 +40,8 @@ class _Generator:
         # themselves take the dtype
         self.autocast = device.type == "cpu" and dtype == torch.bfloat16
         self.input_dtype = torch.float32 if self.autocast else dtype
-        self.model = model.to(device=device, dtype=self.input_dtype)
+        self.model: Callable[..., torch.Tensor] = model.to(device=device,
+                                                           dtype=self.input_dtype)
         self.compiled = compile_model
         if compile_model:
             # fixed shapes (the last batch is padded) let CUDA graphs replay every call

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 from scipy.signal import lfilter
@@ -260,11 +260,11 @@ def calm_factor(features: Features, config: MappingConfig) -> np.ndarray:
     beats = features.beat_frames
     if len(beats) > 2:
         onset = features.onset.astype(np.float64)
-        activity = []
+        per_beat = []
         for start, end in zip(beats[:-1], beats[1:], strict=True):
             between = onset[start + 2:end - 1]
-            activity.append(between.mean() if len(between) else 0.0)
-        activity = np.array(activity)
+            per_beat.append(between.mean() if len(between) else 0.0)
+        activity = np.array(per_beat)
         typical = max(float(np.median(activity)), 1e-3)
         for (start, end), value in zip(zip(beats[:-1], beats[1:], strict=True), activity,
                                        strict=True):
@@ -297,7 +297,8 @@ def _cue_plan(features: Features, classes: Sequence[int], config: MappingConfig,
             mixes[chosen] = full
         return mixes[chosen]
 
-    starts = [0] + [min(n, int(round(cue.time_s * fps))) for cue in cues]
+    # cues come resolved (timing.resolve_cues): each has its time in seconds
+    starts = [0] + [min(n, int(round(cast(float, cue.time_s) * fps))) for cue in cues]
     level, trunc = 1.0, float(config.truncation)
     previous: tuple[int, ...] | None = None
     morph = max(1, int(round(config.section_morph_s * fps)))

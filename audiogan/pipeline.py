@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -472,6 +472,7 @@ def render_plan(plan: RenderPlan, *, generator=None, split_frames: int | None = 
             shutil.rmtree(folder, ignore_errors=True)
     else:
         encoders = encoder_count(config.encoders, config.device)
+        writer: VideoWriter | ParallelVideoWriter
         if encoders > 1:
             writer = ParallelVideoWriter(plan.target, size=(size, size), fps=config.fps,
                                          audio=plan.audio_track, crf=config.crf,
@@ -577,7 +578,7 @@ def prepare_tempo(config: TempoConfig, *, audio: str | Path | None = None,
         raise ConfigError(f"--audio needs --ext .mp4 (a {config.ext} has no sound track)")
     seed = config.seed
     if seed is None:  # the seed's clock seed, drawn fresh and reported so it can be repeated
-        seed = int(np.random.SeedSequence().entropy % 2**32)
+        seed = cast(int, np.random.SeedSequence().entropy) % 2**32  # fresh: an int
     bpm, first_beat_s, num_frames, track = config.bpm, 0.0, None, None
     if audio is not None:
         info, features = analyze_song(audio, fps=config.fps, progress=progress)
@@ -630,7 +631,7 @@ def fit_to_ratio(ims: np.ndarray, aspect_ratio: float = 16 / 9) -> np.ndarray:
 class _NpyFrames:
     """Frames padded to 16:9 into a memory-mapped .npy, hashed as they come."""
 
-    def __init__(self, array: np.ndarray, digest: Any):
+    def __init__(self, array: np.memmap, digest: Any):
         self.array, self.digest, self.done = array, digest, 0
 
     def write(self, frames: np.ndarray) -> None:

@@ -259,11 +259,13 @@ def generate_in_tempo(gvs: GanVideoSynth, bpm: float = 120, num_beats: float = 1
     """
     lists = {"axis_sets": axis_sets, "magnitudes": magnitudes, "periods": periods,
              "funcs": funcs}
+    given: dict[str, Any] = {key: list(value) for key, value in lists.items()
+                             if value is not None}
     config = resolve_tempo_config(
         bpm=bpm, num_beats=num_beats, classes=list(classes), y_scale=y_scale,
         truncation=truncation, random_label=random_label, quantize_label=quantize_label,
         fps=fps, ext=ext, seed=seed, batch_size=batch_size,
-        **{key: list(value) for key, value in lists.items() if value is not None})
+        **given)
     return generate_from_config(gvs, config, audio=audio, npy_dir=npy_dir,
                                 render_dir=render_dir, progress=progress)
 

@@ -22,7 +22,7 @@ import math
 import re
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -83,18 +83,20 @@ def read_beats(path: str | Path) -> BeatGrid:
     first_cells = split(lines[0][1])
     if _number(first_cells[0]) is None:  # a header
         names = [cell.strip().lower().replace(" ", "_").strip('"') for cell in first_cells]
-        time_column = next((i for i, name in enumerate(names)
-                            if name in _TIME_NAMES or name.startswith("time")),
-                           0 if len(names) == 1 else None)
-        if time_column is None:
+        named_column = next((i for i, name in enumerate(names)
+                             if name in _TIME_NAMES or name.startswith("time")),
+                            0 if len(names) == 1 else None)
+        if named_column is None:
             raise ConfigError(f"{path} line {lines[0][0]}: no time column in the header "
                               f"{lines[0][1].strip()!r}; name one 'time'")
+        time_column = named_column
         downbeat_column = next((i for i, name in enumerate(names)
                                 if name in _DOWNBEAT_NAMES and i != time_column), None)
         lines = lines[1:]
     elif len(first_cells) > 1:
         downbeat_column = 1
-    times, marks = [], []
+    times: list[float] = []
+    marks: list[bool | int] = []
     for number, line in lines:
         cells = split(line)
         if time_column >= len(cells):
@@ -285,10 +287,11 @@ def resolve_cues(cues: list[Cue], features: Features, *, start_s: float = 0.0) -
                                   f"last bar ({len(downbeats)})")
             time_s = float(downbeats[cue.bar - 1])
         else:
+            assert cue.time_s is not None  # read_cues gives each cue a bar or a time
             time_s = float(cue.time_s) - start_s
             if time_s >= features.duration_s:
                 raise ConfigError(f"{cue.source} line {cue.line}: time {cue.time_s:g} is past "
                                   f"the end of the audio ({start_s + features.duration_s:.1f} "
                                   "s)")
         resolved.append(dataclasses.replace(cue, time_s=max(time_s, 0.0), bar=None))
-    return sorted(resolved, key=lambda cue: cue.time_s)
+    return sorted(resolved, key=lambda cue: cast(float, cue.time_s))  # all set above

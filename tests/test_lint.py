@@ -6,8 +6,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -21,8 +19,6 @@ def test_ruff_finds_nothing():
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-# TEMPORARY: the type pass over I-core's files comes last (see /work/i-notes.md)
-@pytest.mark.xfail(reason="type pass over the core modules pending", strict=False)
 def test_mypy_finds_nothing():
     result = _run("mypy")  # the files and settings are [tool.mypy]'s
     assert result.returncode == 0, result.stdout + result.stderr
