@@ -56,6 +56,26 @@ def test_presets_lists_each_shipped_preset_with_its_first_line():
     assert {"default", "calm", "punchy"} <= set(available_presets())
 
 
+def test_presets_name_prints_what_the_preset_resolves_to(tmp_path):
+    import tomllib
+
+    from audiogan.config import load_preset
+
+    code, stdout, _ = run("presets", "calm")
+    assert code == 0
+    printed = tomllib.loads(stdout)
+    preset = load_preset("calm")
+    # every setting the preset writes, resolved (class names become ids) ...
+    assert printed["mapping"] == {**printed["mapping"], **preset["mapping"]}
+    assert printed["render"]["classes"] == [107, 973, 975]  # jellyfish, coral reef, lakeside
+    # ... and the built-in defaults for the rest
+    assert printed["render"]["fps"] == 30.0 and printed["mapping"]["y_scale"] == 1.0
+    # the printed TOML is itself a preset that resolves to the same settings
+    (tmp_path / "copy.toml").write_text(stdout)
+    code, again, _ = run("presets", str(tmp_path / "copy.toml"))
+    assert code == 0 and tomllib.loads(again) == printed
+
+
 def test_test_checkpoint_writes_weights_that_render(tmp_path, song):
     folder = tmp_path / "tiny"
     code, _, stderr = run("test-checkpoint", str(folder), "--channel-width", "4",
