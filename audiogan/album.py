@@ -24,20 +24,20 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import os
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from audiogan import cache
+from audiogan import cache, pipeline
 from audiogan.audio import AUDIO_SUFFIXES
-from audiogan.config import read_toml
-from audiogan.encode import probe_video, remove_stale_partials, temporary_path
-from audiogan.errors import AudioganError, ConfigError
+from audiogan.config import RenderConfig, check_setting, read_toml, resolve_config
+from audiogan.encode import probe_video
+from audiogan.errors import ConfigError, ResourceError, describe
+from audiogan.files import atomic_write, remove_stale_partials
 
 __all__ = ["AlbumProgress", "TrackJob", "TrackResult", "MANIFEST_NAME", "render_album",
            "track_seed"]
@@ -76,21 +76,19 @@ class TrackResult:
 
 @dataclass(frozen=True)
 class TrackJob:
-    """One track to render: the song, where its video goes, and its resolved options."""
+    """One track to render: the song, where its video goes, and its settings, resolved once."""
 
     name: str
     song: Path
     output: Path
-    preset: str | None
-    options: dict[str, Any] = field(default_factory=dict)
-    """Render options for `audiogan.pipeline.prepare`, the seed included."""
+    config: RenderConfig
     key: str = ""
     """Digest of the song's bytes and every setting; a finished video with another key is
     made again."""
 
     @property
     def seed(self) -> int:
-        return int(self.options["seed"])
+        return self.config.seed
 
 
 def track_seed(album_seed: int, name: str) -> int:
@@ -178,10 +176,8 @@ def _output_names(songs: list[Path]) -> dict[str, str]:
 def _plan_jobs(songs: list[Path], out_dir: Path, *, preset: str | Path | None, seed: int,
                overrides: dict[str, dict[str, Any]], options: dict[str, Any],
                toml_path: Path | None) -> list[TrackJob]:
-    """Each track's resolved options; raise `ConfigError` for settings no track can use."""
-    from audiogan.config import resolve_config
-    from audiogan.pipeline import _split_options
-
+    """Each track's settings, resolved once; raise `ConfigError` for settings no track can
+    use."""
     names = _output_names(songs)
     jobs = []
     for song in songs:
@@ -190,24 +186,19 @@ def _plan_jobs(songs: list[Path], out_dir: Path, *, preset: str | Path | None, s
         if "classes" in extra:
             track_options["classes"] = extra["classes"]
         track_options["seed"] = extra.get("seed", track_seed(seed, song.name))
-        track_preset = extra.get("preset", preset)
-        if isinstance(track_preset, Path):
-            track_preset = str(track_preset)
         try:
-            render_options, mapping_options = _split_options(track_options)
-            config = resolve_config(track_preset, render_options, mapping_options)
+            config = resolve_config(extra.get("preset", preset), **track_options)
         except ConfigError as exc:
             if not extra:
                 raise
             raise ConfigError(f"{toml_path}: track {song.name!r}: {exc}") from None
         # the key holds the resolved settings, so equal settings spelt differently match
-        settings = {"config": _jsonable(asdict(config)), "model_given": "model" in options}
         try:
-            key = cache.analysis_key(song, **settings)
+            key = cache.analysis_key(song, config=_jsonable(asdict(config)))
         except OSError as exc:
             key = f"unreadable: {exc}"
         jobs.append(TrackJob(name=song.name, song=song, output=out_dir / names[song.name],
-                             preset=track_preset, options=track_options, key=key))
+                             config=config, key=key))
     return jobs
 
 
@@ -255,15 +246,8 @@ class Manifest:
 
     def write(self) -> None:
         self.data["updated"] = datetime.now(UTC).isoformat(timespec="seconds")
-        temporary = temporary_path(self.path)
-        temporary.write_text(json.dumps(self.data, indent=2) + "\n", encoding="utf-8")
-        os.replace(temporary, self.path)
-
-
-def _describe(error: BaseException) -> str:
-    if isinstance(error, AudioganError):
-        return str(error)
-    return f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+        with atomic_write(self.path) as temporary:
+            temporary.write_text(json.dumps(self.data, indent=2) + "\n", encoding="utf-8")
 
 
 def render_album(album_dir: str | Path, out_dir: str | Path, *,
@@ -301,8 +285,7 @@ def render_album(album_dir: str | Path, out_dir: str | Path, *,
     out_dir = Path(out_dir).expanduser()
     if split_frames is not None and split_frames < 1:
         raise ConfigError(f"--split-frames must be at least 1, got {split_frames}")
-    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**63:
-        raise ConfigError(f"seed must be a whole number >= 0, got {seed!r}")
+    seed = check_setting("seed", seed, int)
     if "seed" in options:
         raise ConfigError("give the album's seed as seed=..., per-track seeds in album.toml")
     if ray is not None:
@@ -320,8 +303,8 @@ def render_album(album_dir: str | Path, out_dir: str | Path, *,
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise ConfigError(f"cannot create {out_dir} ({exc.strerror or exc}); choose another "
-                          "-o") from None
+        raise ResourceError(f"cannot create {out_dir} ({exc.strerror or exc}); choose another "
+                            "-o") from None
     remove_stale_partials(out_dir)
     manifest = Manifest(out_dir / MANIFEST_NAME, {
         "album": str(album_dir.resolve()), "preset": preset, "seed": seed,
@@ -354,43 +337,46 @@ def render_album(album_dir: str | Path, out_dir: str | Path, *,
         if progress is not None:
             progress(job.name, "skipped", len(results), len(jobs))
     if pending:
-        if ray is None:
-            _render_here(pending, split_frames=split_frames, finish=finish, progress=progress,
-                         count=len(jobs))
-        else:
-            from audiogan.distributed import render_on_ray
-
-            render_on_ray(pending, address=ray, split_frames=split_frames, finish=finish,
-                          progress=progress, count=len(jobs))
+        render = _render_here if ray is None else _render_on_ray(ray)
+        render(pending, split_frames=split_frames, finish=finish, progress=progress,
+               count=len(jobs))
     return [results[job.name] for job in jobs]
 
 
 def failed(job: TrackJob, error: BaseException | str, wall_s: float = 0.0) -> TrackResult:
     """The result of a track that could not be rendered."""
-    reason = error if isinstance(error, str) else _describe(error)
+    reason = error if isinstance(error, str) else describe(error)
     return TrackResult(name=job.name, song=job.song, output=job.output, status="failed",
                        seed=job.seed, wall_s=wall_s, error=reason)
+
+
+def _rendered(job: TrackJob, made: pipeline.RenderResult) -> TrackResult:
+    return TrackResult(name=job.name, song=job.song, output=made.output, status="rendered",
+                       seed=job.seed, frames=made.frames, duration_s=made.duration_s,
+                       wall_s=made.wall_s)
+
+
+def _reporter(job: TrackJob, progress: AlbumProgress | None) -> pipeline.Progress:
+    def report(stage: str, done: float, total: float | None) -> None:
+        if progress is not None:
+            progress(job.name, stage, done, total)
+
+    return report
 
 
 def _render_here(jobs: list[TrackJob], *, split_frames: int | None,
                  finish: Callable[[TrackJob, TrackResult], None],
                  progress: AlbumProgress | None, count: int) -> None:
     """Render `jobs` one after the other in this process, loading each model once."""
-    from audiogan import pipeline
-
     generators: dict[tuple[str | None, str | None], Any] = {}
     for index, job in enumerate(jobs):
         started = time.perf_counter()
         if progress is not None:
-            progress(job.name, "start", index, count)
-
-        def report(stage: str, done: float, total: float | None, name: str = job.name) -> None:
-            if progress is not None:
-                progress(name, stage, done, total)
-
+            progress(job.name, "start", count - len(jobs) + index, count)
+        report = _reporter(job, progress)
         try:
-            plan = pipeline.prepare(job.song, job.output, preset=job.preset, overwrite=True,
-                                    progress=report, **job.options)
+            plan = pipeline.prepare(job.song, job.output, config=job.config, overwrite=True,
+                                    progress=report)
             model_key = (plan.model_name, str(plan.config.weights))
             if model_key not in generators:
                 generators[model_key] = pipeline.load_generator(plan, report)
@@ -400,6 +386,40 @@ def _render_here(jobs: list[TrackJob], *, split_frames: int | None,
         except Exception as error:  # noqa: BLE001 - one track's crash must not stop the album
             finish(job, failed(job, error, time.perf_counter() - started))
             continue
-        finish(job, TrackResult(name=job.name, song=job.song, output=made.output,
-                                status="rendered", seed=job.seed, frames=made.frames,
-                                duration_s=made.duration_s, wall_s=made.wall_s))
+        finish(job, _rendered(job, made))
+
+
+def _render_on_ray(address: str) -> Callable[..., None]:
+    """`_render_here`'s interface over `audiogan.distributed.render_on_ray` at `address`."""
+
+    def render(jobs: list[TrackJob], *, split_frames: int | None,
+               finish: Callable[[TrackJob, TrackResult], None],
+               progress: AlbumProgress | None, count: int) -> None:
+        from audiogan.distributed import render_on_ray
+
+        by_name = {job.name: job for job in jobs}
+
+        def plans():
+            for index, job in enumerate(jobs):
+                if progress is not None:
+                    progress(job.name, "start", count - len(jobs) + index, count)
+                yield job.name, lambda job=job: pipeline.prepare(
+                    job.song, job.output, config=job.config, overwrite=True,
+                    progress=_reporter(job, progress))
+
+        def done(name: str, outcome: pipeline.RenderResult | str, wall_s: float) -> None:
+            job = by_name[name]
+            if isinstance(outcome, str):
+                finish(job, failed(job, outcome, wall_s))
+            else:
+                finish(job, _rendered(job, outcome))
+
+        def report(name: str, stage: str, done_: float, total: float | None) -> None:
+            if progress is not None:
+                progress(name, stage, done_, total)
+
+        render_on_ray(plans(), address=address, split_frames=split_frames,
+                      render_range=pipeline.render_segment_bytes,
+                      join=pipeline.join_segment_bytes, finish=done, progress=report)
+
+    return render

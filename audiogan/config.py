@@ -1,37 +1,68 @@
 """Settings, resolved once: built-in defaults < TOML preset < explicit options.
 
-A preset is a TOML file with a ``[render]`` and a ``[mapping]`` table (see
-``configs/default.toml``); ``--preset NAME`` finds ``configs/NAME.toml``, ``--preset FILE``
-reads any file. The result is a frozen `RenderConfig`, validated in one place, that the
-pipeline passes down.
+The defaults live here and only here: the fields of `RenderConfig`, `MappingConfig` and
+`TempoConfig` (the frame rate in `DEFAULT_FPS`). A preset is a TOML file that overrides some
+of them: ``[render]`` and ``[mapping]`` tables for a render (``configs/calm.toml``), one
+``[tempo]`` table for tempo mode (``configs/tempo-smooth.toml``). The CLI's flags, ``--set``,
+album files and the Python API all end in `resolve_config` (or `resolve_tempo_config`),
+which checks every value against one range table (`RANGES`) and returns a frozen config
+that every stage reads. The device and dtype are settled there too, once per render.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
+import numbers
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 from audiogan.classes import parse_classes
 from audiogan.errors import ConfigError
+from audiogan.stems import STEM_NAMES
+from audiogan.types import NUM_CLASSES, Z_DIM
+from audiogan.waves import FUNCTIONS, axis_functions
 
 __all__ = [
+    "DEFAULT_FPS",
+    "FUNCTION_NAMES",
     "MODEL_NAMES",
+    "RANGES",
     "MappingConfig",
+    "Range",
     "RenderConfig",
+    "TempoConfig",
     "available_presets",
+    "check_classes",
+    "check_setting",
+    "cpu_has_bfloat16",
     "load_preset",
+    "load_tempo_preset",
+    "presets_dir",
+    "read_toml",
     "resolve_config",
+    "resolve_device",
+    "resolve_dtype",
+    "resolve_hardware",
+    "resolve_tempo_config",
+    "split_options",
 ]
 
-MODEL_NAMES = ("biggan-deep-128", "biggan-deep-256", "biggan-deep-512")
-DEVICES = ("auto", "cpu", "cuda")
-DTYPES = ("auto", "float32", "float16", "bfloat16")
+DEFAULT_FPS = 30.0
+"""The frame rate of every render, tempo render and analysis unless told otherwise."""
 PREVIEW_FPS = 12.0
 MAX_FPS = 120.0
+MODEL_NAMES = ("biggan-deep-128", "biggan-deep-256", "biggan-deep-512")
+DEFAULT_MODEL = MODEL_NAMES[0]
+DEVICES = ("auto", "cpu", "cuda")
+DTYPES = ("auto", "float32", "float16", "bfloat16")
+ENCODER_SPEEDS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow",
+                  "slower", "veryslow")
+FUNCTION_NAMES = tuple(FUNCTIONS)
+"""The periodic functions a tempo preset may name (`audiogan.waves.FUNCTIONS`)."""
 
 
 @dataclass(frozen=True)
@@ -80,12 +111,18 @@ class MappingConfig:
 
 @dataclass(frozen=True)
 class RenderConfig:
-    """Everything one render needs besides the song."""
+    """Everything one render needs besides the song.
 
-    classes: tuple[int, ...] = (970, 973, 980)
-    model: str = "biggan-deep-128"
+    Made by `resolve_config`, which settles `model`, `device` and `dtype`: `model` stays
+    None only when `weights` is given and no model was asked for (the checkpoint decides);
+    `device` becomes ``cpu``, ``cuda`` or ``cuda:N`` and `dtype` a torch dtype name.
+    """
+
+    classes: tuple[int, ...] = (973, 980, 970)
+    """ImageNet ids, in order: the order decides which share of the harmony each gets."""
+    model: str | None = None
     weights: Path | None = None
-    fps: float = 30.0
+    fps: float = DEFAULT_FPS
     batch_size: int | None = None
     device: str = "auto"
     seed: int = 0
@@ -108,42 +145,203 @@ class RenderConfig:
     mapping: MappingConfig = field(default_factory=MappingConfig)
 
 
-_RANGES: dict[str, tuple[float, float, bool]] = {
-    # name: (low, high, low is exclusive)
-    "truncation": (0.0, 1.0, True),
-    "y_scale": (0.0, 10.0, True),
-    "pulse_strength": (0.0, 4.0, False),
-    "pulse_decay": (0.0, 1.0, True),
-    "pulse_curve": (0.1, 10.0, False),
-    "pulse_floor": (0.0, 1.0, False),
-    "pulse_directions": (1, 64, False),
-    "drift_amount": (0.0, 4.0, False),
-    "drift_speed": (0.0, 600.0, False),
-    "drift_loudness": (0.0, 1.0, False),
-    "class_sharpness": (0.0, 50.0, False),
-    "class_smoothing_s": (0.0, 60.0, False),
-    "downbeat_accent": (0.0, 4.0, False),
-    "section_shift": (0.0, 1.0, False),
-    "section_morph_s": (0.0, 60.0, False),
-    "drop_db": (0.0, 60.0, False),
-    "drop_jump": (0.0, 1.0, False),
-    "calm": (0.0, 1.0, False),
-    "fps": (0.0, MAX_FPS, True),
-    "batch_size": (1, 1024, False),
-    "encoders": (0, 64, False),
-    "seed": (0, 2**63 - 1, False),
-    "start": (0.0, math.inf, False),
-    "duration": (0.0, math.inf, True),
-    "crf": (0, 51, False),
-    "bpm": (20.0, 400.0, False),
-    "beat_offset": (0.0, math.inf, False),
+def _seed_axis_sets() -> tuple[tuple[int, ...], ...]:
+    return tuple(tuple(range(start, start + 8)) for start in range(0, 80, 8))
+
+
+@dataclass(frozen=True)
+class TempoConfig:
+    """Every setting of a tempo render (the parameters of `audiogan.synth.generate_in_tempo`).
+
+    The defaults are the seed's. Presets (``configs/tempo-*.toml``) fill it from a ``[tempo]``
+    table; `funcs` are names of `FUNCTION_NAMES` (or, from Python, any callables), each
+    shifted by its `phases` entry (in periods: 0.5 = half). A `magnitudes` or `periods`
+    entry of None switches its axis set off, as in the seed.
+    """
+
+    bpm: float = 120.0
+    num_beats: float = 16
+    classes: tuple[int, ...] = (309,)
+    y_scale: float = 1.0
+    truncation: float = 1.0
+    random_label: bool = False
+    quantize_label: bool = False
+    fps: float = DEFAULT_FPS
+    axis_sets: tuple[tuple[int, ...], ...] = field(default_factory=_seed_axis_sets)
+    magnitudes: tuple[float | None, ...] = (1.0,) * 10
+    periods: tuple[float | None, ...] = (1, 1, 2, 2, 4, 4, 8, 8, 16, 16)
+    funcs: tuple[str | Callable, ...] = ("saw", "saw", "saw", "sin", "cos", "sin", "cos",
+                                         "sin", "cos", "sin")
+    phases: tuple[float, ...] = (0, 0.5, 0, 0, 0, 0, 0, 0, 0, 0)
+    ext: str | None = None
+    seed: int | None = None
+    batch_size: int | None = None
+
+    def functions(self) -> list[Callable]:
+        """The callables of `funcs`, each shifted by its phase."""
+        return axis_functions(self.funcs, self.phases)
+
+
+# --- the one range table -------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Range:
+    """Allowed values of a number: ``[low, high]``, or ``(low, high]`` when `low_open`.
+    `noun` (``"a number"``) is said in the message where a setting has its own entry."""
+
+    low: float
+    high: float
+    low_open: bool = False
+    noun: str = ""
+
+    def __contains__(self, value: float) -> bool:
+        above = value > self.low if self.low_open else value >= self.low
+        return above and value <= self.high
+
+    def __str__(self) -> str:
+        """``in [1, 64]``, ``in (0, ]`` (no upper bound), or ``at least 1``."""
+        if self.high == math.inf and not self.low_open:
+            return f"at least {self.low:g}"
+        upper = "" if self.high == math.inf else f"{self.high:g}"
+        if isinstance(self.high, int):
+            upper = str(self.high)
+        return f"in {'(' if self.low_open else '['}{self.low:g}, {upper}]"
+
+
+RANGES: dict[str, Range] = {
+    # mapping
+    "truncation": Range(0.0, 1.0, low_open=True),
+    "y_scale": Range(0.0, 10.0, low_open=True),
+    "pulse_strength": Range(0.0, 4.0),
+    "pulse_decay": Range(0.0, 1.0, low_open=True),
+    "pulse_curve": Range(0.1, 10.0),
+    "pulse_floor": Range(0.0, 1.0),
+    "pulse_directions": Range(1, 64),
+    "drift_amount": Range(0.0, 4.0),
+    "drift_speed": Range(0.0, 600.0),
+    "drift_loudness": Range(0.0, 1.0),
+    "class_sharpness": Range(0.0, 50.0),
+    "class_smoothing_s": Range(0.0, 60.0),
+    "downbeat_accent": Range(0.0, 4.0),
+    "section_shift": Range(0.0, 1.0),
+    "section_morph_s": Range(0.0, 60.0),
+    "drop_db": Range(0.0, 60.0),
+    "drop_jump": Range(0.0, 1.0),
+    "calm": Range(0.0, 1.0),
+    # render (fps, truncation and batch_size serve tempo mode too)
+    "fps": Range(0.0, MAX_FPS, low_open=True),
+    "batch_size": Range(1, 1024),
+    "encoders": Range(0, 64),
+    "seed": Range(0, 2**63 - 1),
+    "start": Range(0.0, math.inf),
+    "duration": Range(0.0, math.inf, low_open=True),
+    "crf": Range(0, 51),
+    "bpm": Range(20.0, 400.0),
+    "beat_offset": Range(0.0, math.inf),
+    # tempo mode's own: the seed took any tempo, and a 32-bit seed
+    "tempo.bpm": Range(0, 1000, low_open=True, noun="a number"),
+    "tempo.num_beats": Range(0, 10000, low_open=True, noun="a number"),
+    "tempo.y_scale": Range(0, 100, low_open=True, noun="a number"),
+    "tempo.seed": Range(0, 2**32 - 1, noun="an integer"),
 }
-STEM_NAMES = ("drums", "bass", "other")
-_ENCODER_SPEEDS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow",
-                   "slower", "veryslow")
 
 
-def _presets_dir() -> Path:
+def check_setting(name: str, value: Any, kind: type[int] | type[float] = float, *, where: str = "",
+                  scope: str | None = None) -> Any:
+    """`value` as a `kind` (int or float) within ``RANGES[name]`` (``RANGES["scope.name"]``
+    where the scope has its own); else a `ConfigError` naming the setting, the value and
+    what is allowed."""
+    key = f"{scope}.{name}" if scope and f"{scope}.{name}" in RANGES else name
+    allowed = RANGES.get(key)
+    if not isinstance(value, bool):  # numpy scalars too
+        if kind is float and isinstance(value, numbers.Real):
+            value = float(value)
+        elif kind is int and isinstance(value, numbers.Integral):
+            value = int(value)
+    if isinstance(value, bool) or not isinstance(value, kind):
+        noun = "an integer" if kind is int else "a number"
+        if allowed is not None and allowed.noun:
+            raise ConfigError(f"{where}{name} must be {noun} {allowed}, got {value!r}")
+        raise ConfigError(f"{where}{name} must be {noun}, got {value!r}")
+    if kind is float and not math.isfinite(value):
+        raise ConfigError(f"{where}{name} must be a finite number, got {value!r}")
+    if allowed is not None and value not in allowed:
+        noun = f"{allowed.noun} " if allowed.noun else ""
+        raise ConfigError(f"{where}{name} must be {noun}{allowed}, got {value!r}")
+    return value
+
+
+def check_classes(values: Any, *, where: str = "") -> tuple[int, ...]:
+    """Class ids from ids or names (see `audiogan.classes.parse_classes`); ids given as
+    integers are checked against the 1000 ImageNet classes here."""
+    items = list(values) if isinstance(values, list | tuple) else [values]
+    as_ids = all(isinstance(v, int) and not isinstance(v, bool) for v in items)
+    if items and as_ids and not all(0 <= v < NUM_CLASSES for v in items):
+        raise ConfigError(f"{where}classes must be ImageNet ids in [0, {NUM_CLASSES}), "
+                              f"got {items}")
+    return parse_classes(items)
+
+
+# --- the device ----------------------------------------------------------------------------
+
+def resolve_device(name: str) -> str:
+    """``auto`` takes CUDA when there is a GPU; asking for ``cuda`` without one is an error."""
+    import torch
+
+    if name == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise ConfigError(f"--device {name}: no CUDA GPU is available here; use --device cpu "
+                          "or auto")
+    return name
+
+
+def resolve_dtype(name: str, device: str) -> str:
+    """``auto``: float16 on CUDA, float32 on the CPU; a dtype the device cannot run is an
+    error."""
+    on_cpu = not device.startswith("cuda")
+    if name == "auto":
+        return "float32" if on_cpu else "float16"
+    if name == "float16" and on_cpu:
+        raise ConfigError("dtype float16 is for CUDA; on the CPU use float32 or bfloat16")
+    if name == "bfloat16" and on_cpu and not cpu_has_bfloat16():
+        raise ConfigError("dtype bfloat16: this CPU has no bfloat16 instructions "
+                          "(AVX512-BF16 or AMX), so it would be slower; use float32")
+    return name
+
+
+def resolve_hardware(device: str = "auto", dtype: str = "auto") -> tuple[str, str]:
+    """(device, dtype) names checked and settled: what a render or `GanVideoSynth` runs on."""
+    device = resolve_device(_check_device(device))
+    return device, resolve_dtype(_check_dtype(dtype), device)
+
+
+def cpu_has_bfloat16() -> bool:
+    """Whether this CPU has bfloat16 instructions (AVX512-BF16 or AMX)."""
+    import torch
+
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        return False
+
+
+def _check_device(name: Any, where: str = "") -> str:
+    if not isinstance(name, str) or not (name in DEVICES or name.startswith("cuda:")):
+        raise ConfigError(f"{where}device must be auto, cpu or cuda, got {name!r}")
+    return name
+
+
+def _check_dtype(name: Any, where: str = "") -> str:
+    if name not in DTYPES:
+        raise ConfigError(f"{where}dtype must be auto, float32, float16 or bfloat16, "
+                          f"got {name!r}")
+    return name
+
+
+# --- presets -------------------------------------------------------------------------------
+
+def presets_dir() -> Path:
     """configs/ of the repository; an installed wheel carries it as audiogan/configs/."""
     installed = Path(__file__).parent / "configs"
     return installed if installed.is_dir() else Path(__file__).parent.parent / "configs"
@@ -151,7 +349,7 @@ def _presets_dir() -> Path:
 
 def available_presets() -> list[str]:
     """Names of the presets that ship with audiogan."""
-    return sorted(p.stem for p in _presets_dir().glob("*.toml"))
+    return sorted(p.stem for p in presets_dir().glob("*.toml"))
 
 
 def read_toml(path: Path, what: str) -> dict[str, Any]:
@@ -165,50 +363,62 @@ def read_toml(path: Path, what: str) -> dict[str, Any]:
         raise ConfigError(f"{what} {path} is not valid TOML: {exc}") from None
 
 
+def _preset_path(name_or_file: str | Path, prefixes: tuple[str, ...], kind: str) -> Path:
+    path = Path(name_or_file)
+    if path.suffix == ".toml" or path.exists():
+        return path
+    for prefix in prefixes:
+        candidate = presets_dir() / f"{prefix}{name_or_file}.toml"
+        if candidate.is_file():
+            return candidate
+    tempo = kind == "tempo preset"
+    names = [n for n in available_presets() if n.startswith("tempo-") == tempo]
+    raise ConfigError(f"unknown {kind} {str(name_or_file)!r}: choose one of "
+                      f"{', '.join(names)} or give the path of a .toml file")
+
+
 def load_preset(name_or_file: str | Path) -> dict[str, dict[str, Any]]:
     """Read a preset by name (``calm``) or path (``my.toml``) into ``{table: {key: value}}``."""
-    path = Path(name_or_file)
-    if path.suffix != ".toml" and not path.exists():
-        path = _presets_dir() / f"{name_or_file}.toml"
-        if not path.is_file():
-            raise ConfigError(
-                f"unknown preset {str(name_or_file)!r}: choose one of "
-                f"{', '.join(available_presets())} or give the path of a .toml file"
-            )
+    path = _preset_path(name_or_file, ("",), "preset")
     data = read_toml(path, "preset")
-    known = {"render", "mapping"}
     if "tempo" in data:
         raise ConfigError(f"preset {path} is a tempo preset: use it with "
                           f"`audiogan tempo --preset {path.stem}`")
     for table, values in data.items():
-        if table not in known or not isinstance(values, dict):
+        if table not in ("render", "mapping") or not isinstance(values, dict):
             raise ConfigError(
                 f"preset {path}: unknown table [{table}]; a preset has [render] and [mapping]"
             )
     return {"render": dict(data.get("render", {})), "mapping": dict(data.get("mapping", {}))}
 
 
-def _check_value(name: str, value: Any, kind: type, where: str) -> Any:
-    """Coerce `value` to `kind` and check its range; raise one clear line if it can't be."""
-    if kind is float and isinstance(value, int) and not isinstance(value, bool):
-        value = float(value)
-    if kind in (int, float) and (isinstance(value, bool) or not isinstance(value, kind)):
-        raise ConfigError(f"{where}{name} must be a number, got {value!r}")
-    if kind is float and not math.isfinite(value):
-        raise ConfigError(f"{where}{name} must be a finite number, got {value!r}")
-    if name in _RANGES:
-        low, high, exclusive = _RANGES[name]
-        below = value <= low if exclusive else value < low
-        if below or value > high:
-            bracket = "(" if exclusive else "["
-            upper = "" if high == math.inf else f"{high:g}"
-            raise ConfigError(
-                f"{where}{name} must be in {bracket}{low:g}, {upper}], got {value!r}"
-            )
-    return value
+_TEMPO_KEYS = tuple(f.name for f in fields(TempoConfig))
 
 
-_MAPPING_TYPES = {f.name: type(f.default) for f in fields(MappingConfig)}
+def load_tempo_preset(name_or_file: str | Path) -> dict[str, Any]:
+    """The ``[tempo]`` table of a preset (``tempo-smooth``, ``smooth`` or a path)."""
+    path = _preset_path(name_or_file, ("", "tempo-"), "tempo preset")
+    data = read_toml(path, "preset")
+    if set(data) != {"tempo"} or not isinstance(data["tempo"], dict):
+        raise ConfigError(f"preset {path}: a tempo preset has one table, [tempo]; found "
+                          f"{', '.join(f'[{t}]' for t in data) or 'none'}")
+    values = dict(data["tempo"])
+    unknown = sorted(set(values) - set(_TEMPO_KEYS))
+    if unknown:
+        raise ConfigError(f"preset {path}: unknown key {unknown[0]!r} in [tempo]; allowed: "
+                          f"{', '.join(sorted(_TEMPO_KEYS))}")
+    return values
+
+
+# --- render settings -----------------------------------------------------------------------
+
+_MAPPING_TYPES: dict[str, Any] = {  # int or float: the type of each field's default
+    f.name: type(f.default) for f in fields(MappingConfig)}
+_RENDER_NAMES = tuple(f.name for f in fields(RenderConfig) if f.name != "mapping")
+_FLOATS = ("fps", "start", "duration", "bpm", "beat_offset")
+_INTS = ("batch_size", "seed", "crf", "encoders")
+_FLAGS = ("preview", "analysis_cache", "compile", "separate")
+_PATHS = ("weights", "beats", "cues")
 
 
 def _mapping_from(values: dict[str, Any], where: str) -> dict[str, Any]:
@@ -218,76 +428,64 @@ def _mapping_from(values: dict[str, Any], where: str) -> dict[str, Any]:
             raise ConfigError(
                 f"{where}unknown mapping setting {name!r}; known: {', '.join(_MAPPING_TYPES)}"
             )
-        checked[name] = _check_value(name, value, _MAPPING_TYPES[name], where)
+        checked[name] = check_setting(name, value, _MAPPING_TYPES[name], where=where)
     return checked
+
+
+def _render_value(name: str, value: Any, where: str) -> Any:
+    if name == "classes":
+        classes = check_classes(value, where=where)
+        if not classes:
+            raise ConfigError(f"{where}classes is empty: name at least one class")
+        return classes
+    if name == "model":
+        if value not in MODEL_NAMES:
+            raise ConfigError(f"{where}unknown model {value!r}: choose "
+                              f"{', '.join(MODEL_NAMES[:-1])} or {MODEL_NAMES[-1]}")
+        return value
+    if name == "device":
+        return _check_device(value, where)
+    if name == "dtype":
+        return _check_dtype(value, where)
+    if name == "encoder_speed":
+        if value not in ENCODER_SPEEDS:
+            raise ConfigError(f"{where}encoder_speed must be one of {', '.join(ENCODER_SPEEDS)}")
+        return value
+    if name in _PATHS:
+        return Path(value).expanduser()
+    if name == "stems":
+        return _parse_stems(value, where)
+    if name in _FLAGS:
+        if not isinstance(value, bool):
+            raise ConfigError(f"{where}{name} must be true or false, got {value!r}")
+        return value
+    if name in _FLOATS:
+        return check_setting(name, value, float, where=where)
+    if name in _INTS:
+        return check_setting(name, value, int, where=where)
+    raise ConfigError(f"{where}unknown render setting {name!r}")
 
 
 def _render_from(values: dict[str, Any], where: str) -> dict[str, Any]:
-    checked: dict[str, Any] = {}
-    for name, value in values.items():
-        if value is None:
-            continue
-        if name == "classes":
-            items = value if isinstance(value, list | tuple) else [value]
-            checked[name] = parse_classes(items)
-            if not checked[name]:
-                raise ConfigError(f"{where}classes is empty: name at least one class")
-        elif name == "model":
-            if value not in MODEL_NAMES:
-                raise ConfigError(
-                    f"{where}unknown model {value!r}: choose {', '.join(MODEL_NAMES[:-1])}"
-                    f" or {MODEL_NAMES[-1]}"
-                )
-            checked[name] = value
-        elif name == "device":
-            if value not in DEVICES:
-                raise ConfigError(f"{where}device must be auto, cpu or cuda, got {value!r}")
-            checked[name] = value
-        elif name == "encoder_speed":
-            if value not in _ENCODER_SPEEDS:
-                raise ConfigError(
-                    f"{where}encoder_speed must be one of {', '.join(_ENCODER_SPEEDS)}"
-                )
-            checked[name] = value
-        elif name == "weights":
-            checked[name] = Path(value).expanduser()
-        elif name == "dtype":
-            if value not in DTYPES:
-                raise ConfigError(f"{where}dtype must be auto, float32, float16 or bfloat16, "
-                                  f"got {value!r}")
-            checked[name] = value
-        elif name in ("beats", "cues"):
-            checked[name] = Path(value).expanduser()
-        elif name == "stems":
-            checked[name] = _parse_stems(value, where)
-        elif name in ("preview", "analysis_cache", "compile", "separate"):
-            if not isinstance(value, bool):
-                raise ConfigError(f"{where}{name} must be true or false, got {value!r}")
-            checked[name] = value
-        elif name in ("fps", "start", "duration", "bpm", "beat_offset"):
-            checked[name] = _check_value(name, value, float, where)
-        elif name in ("batch_size", "seed", "crf", "encoders"):
-            checked[name] = _check_value(name, value, int, where)
-        else:
-            raise ConfigError(f"{where}unknown render setting {name!r}")
-    return checked
+    return {name: _render_value(name, value, where) for name, value in values.items()
+            if value is not None}
 
 
 def _parse_stems(value: Any, where: str) -> tuple[tuple[str, Path], ...]:
     """``{"drums": PATH}`` or ``["drums=PATH", ...]`` into ((name, path), ...)."""
-    items = value.items() if isinstance(value, dict) else []
-    if not isinstance(value, dict):
-        pairs = []
+    if isinstance(value, dict):
+        items = list(value.items())
+    else:
+        items = []
         for item in value if isinstance(value, list | tuple) else [value]:
             if isinstance(item, list | tuple) and len(item) == 2:
-                pairs.append((str(item[0]), item[1]))
+                items.append((str(item[0]), item[1]))
                 continue
             name, sep, path = str(item).partition("=")
             if not sep or not path.strip():
                 raise ConfigError(f"{where}--stem {item!r}: write NAME=PATH, e.g. "
                                   "--stem drums=drums.wav")
-            pairs.append((name.strip(), path.strip()))
-        items = pairs
+            items.append((name.strip(), path.strip()))
     stems: dict[str, Path] = {}
     for name, path in items:
         if name not in STEM_NAMES:
@@ -298,27 +496,142 @@ def _parse_stems(value: Any, where: str) -> tuple[tuple[str, Path], ...]:
     return tuple(stems.items())
 
 
-def resolve_config(
-    preset: str | Path | None = None,
-    render: dict[str, Any] | None = None,
-    mapping: dict[str, Any] | None = None,
-) -> RenderConfig:
-    """Merge defaults < preset (``default`` when none) < explicit options, and validate.
+def split_options(options: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Flat options (any `RenderConfig` or `MappingConfig` field) into (render, mapping)."""
+    render, mapping = {}, {}
+    for name, value in options.items():
+        if name in _MAPPING_TYPES:
+            mapping[name] = value
+        elif name in _RENDER_NAMES:
+            render[name] = value
+        else:
+            raise ConfigError(f"unknown option {name!r}")
+    return render, mapping
 
-    `render` and `mapping` hold options given explicitly (CLI flags or API arguments);
-    ``None`` values count as not given.
+
+def resolve_config(preset: str | Path | None = None, render: dict[str, Any] | None = None,
+                   mapping: dict[str, Any] | None = None, *, hardware: bool = True,
+                   **options: Any) -> RenderConfig:
+    """Merge built-in defaults < preset < explicit options, validate, and settle the model,
+    device and dtype.
+
+    `render` and `mapping` hold options given explicitly (CLI flags or API arguments), as do
+    the flat keyword `options` (any field of either); ``None`` values count as not given.
+    ``hardware=False`` leaves ``device`` and ``dtype`` as written (``auto``) for callers that
+    only analyse, so torch is not imported.
     """
-    table = load_preset(preset if preset is not None else "default")
-    where = f"preset {preset}: " if preset is not None else "preset default: "
+    flat_render, flat_mapping = split_options(options)
+    table = load_preset(preset) if preset is not None else {"render": {}, "mapping": {}}
+    where = f"preset {preset}: "
     render_values = _render_from(table["render"], where)
     mapping_values = _mapping_from(table["mapping"], where)
-    render_values.update(_render_from(render or {}, ""))
-    mapping_values.update(_mapping_from({k: v for k, v in (mapping or {}).items()
+    render_values.update(_render_from({**(render or {}), **flat_render}, ""))
+    mapping_values.update(_mapping_from({k: v for k, v in {**(mapping or {}),
+                                                           **flat_mapping}.items()
                                          if v is not None}, ""))
     config = RenderConfig(**render_values, mapping=MappingConfig(**mapping_values))
+    model = config.model
+    if config.weights is None and (model is None or config.preview):
+        model = DEFAULT_MODEL  # a preview downloads the smallest model
+    changes: dict[str, Any] = {"model": model}
     if config.preview:
-        config = dataclasses.replace(
-            config, fps=min(config.fps, PREVIEW_FPS), encoder_speed="veryfast",
-            model="biggan-deep-128" if config.weights is None else config.model,
-        )
-    return config
+        changes.update(fps=min(config.fps, PREVIEW_FPS), encoder_speed="veryfast")
+    if hardware:
+        changes["device"], changes["dtype"] = resolve_hardware(config.device, config.dtype)
+    return dataclasses.replace(config, **changes)
+
+
+# --- tempo settings ------------------------------------------------------------------------
+
+def _axis_set(value: Any) -> tuple[int, ...]:
+    if isinstance(value, str):
+        start, sep, stop = value.partition(":")
+        try:
+            if not sep:
+                raise ValueError
+            return tuple(range(int(start), int(stop)))
+        except ValueError:
+            raise ConfigError(f"axis_sets: {value!r} is not a range; write \"0:8\" (axes 0 to "
+                              "7) or a list of axes such as [0, 1, 2]") from None
+    if isinstance(value, list | tuple | range) and all(
+            isinstance(v, int) and not isinstance(v, bool) or hasattr(v, "__index__")
+            for v in value):
+        axes = tuple(int(v) for v in value)
+        bad = [a for a in axes if not 0 <= a < Z_DIM]
+        if bad:
+            raise ConfigError(f"axis_sets: axis {bad[0]} is outside the noise vector; axes "
+                              f"are 0 to {Z_DIM - 1}")
+        return axes
+    raise ConfigError(f"axis_sets: {value!r} is not an axis set; write \"0:8\" or [0, 1, 2]")
+
+
+def _per_set(values: dict[str, Any], key: str, n: int, *, none_ok: bool) -> tuple:
+    raw = values[key]
+    try:
+        items = tuple(None if (v is None and none_ok) else float(v) for v in raw)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{key} must be a list of numbers, got {raw!r}") from None
+    if len(items) != n:
+        raise ConfigError(f"{key} has {len(items)} entries but axis_sets has {n}; give one "
+                          "entry per axis set")
+    return items
+
+
+def resolve_tempo_config(preset: str | Path | None = None, **options: Any) -> TempoConfig:
+    """Defaults < preset < `options` (None values are ignored), validated once.
+
+    Lists left out follow the axis sets given: the seed's defaults for the first ten sets
+    (magnitude 1, its periods and functions), magnitude 1, period 1 and ``sin`` past them;
+    phases are 0 unless the default functions are kept.
+    """
+    values: dict[str, Any] = load_tempo_preset(preset) if preset is not None else {}
+    values.update({k: v for k, v in options.items() if v is not None})
+    unknown = sorted(set(values) - set(_TEMPO_KEYS))
+    if unknown:
+        raise ConfigError(f"unknown tempo setting {unknown[0]!r}; known: "
+                          f"{', '.join(sorted(_TEMPO_KEYS))}")
+    defaults = TempoConfig()
+    v = {name: values.get(name, getattr(defaults, name)) for name in _TEMPO_KEYS}
+    for key in ("bpm", "num_beats", "y_scale", "truncation", "fps"):
+        v[key] = check_setting(key, v[key], float, scope="tempo")
+    for key in ("random_label", "quantize_label"):
+        if not isinstance(v[key], bool):
+            raise ConfigError(f"{key} must be true or false, got {v[key]!r}")
+    if not isinstance(v["axis_sets"], list | tuple | range):
+        raise ConfigError("axis_sets must be a list of sets such as [\"0:8\", \"8:16\"], got "
+                          f"{v['axis_sets']!r}")
+    v["axis_sets"] = tuple(_axis_set(s) for s in v["axis_sets"])
+    n = len(v["axis_sets"])
+    fill = {"magnitudes": 1.0, "periods": 1.0, "funcs": "sin", "phases": 0.0}
+    for key, extra in fill.items():
+        if key not in values:
+            if key == "phases" and "funcs" in values:
+                v[key] = (0.0,) * n  # the default phases belong to the default functions
+            else:
+                default = tuple(getattr(defaults, key))
+                v[key] = default[:n] + (extra,) * max(0, n - len(default))
+    v["magnitudes"] = _per_set(v, "magnitudes", n, none_ok=True)
+    v["periods"] = _per_set(v, "periods", n, none_ok=True)
+    if any(p is not None and p <= 0 for p in v["periods"]):
+        raise ConfigError(f"periods must be positive numbers of beats, got {list(v['periods'])}")
+    v["phases"] = _per_set(v, "phases", n, none_ok=False)
+    funcs = tuple(v["funcs"]) if isinstance(v["funcs"], list | tuple) else (v["funcs"],)
+    if len(funcs) != n:
+        raise ConfigError(f"funcs has {len(funcs)} entries but axis_sets has {n}; give one "
+                          "entry per axis set")
+    for func in funcs:
+        if not callable(func) and str(func) not in FUNCTION_NAMES:
+            raise ConfigError(f"funcs: unknown function {func!r}; choose one of "
+                              "sin, cos, saw, square, triangle")
+    v["funcs"] = tuple(f if callable(f) else str(f) for f in funcs)
+    if not v["random_label"] or "classes" in values:
+        v["classes"] = check_classes(v["classes"])
+        if not v["classes"] and not v["random_label"]:
+            raise ConfigError("classes is empty: give at least one ImageNet class, or "
+                              "random_label")
+    if v["ext"] is not None and v["ext"] not in (".gif", ".mp4", ".npy"):
+        raise ConfigError(f"ext must be .gif, .mp4 or .npy, got {v['ext']!r}")
+    for key in ("seed", "batch_size"):
+        if v[key] is not None:
+            v[key] = check_setting(key, v[key], int, scope="tempo")
+    return TempoConfig(**v)

@@ -1,38 +1,41 @@
-"""Album renders on Ray: frame ranges of the tracks as tasks on a pool of model-holding actors.
+"""Renders on Ray: frame ranges of plans as tasks on a pool of model-holding actors.
 
-The driver (the process that called `audiogan.render_album`) analyses each song and maps it
-to a trajectory (`pipeline.prepare`), then hands frame ranges of it to the workers: one actor
-per GPU (``num_gpus=1``), or one per CPU where the cluster has no GPU, each loading the model
-once and keeping it. A worker renders its range into an H.264 segment and sends the bytes
-back, so no shared file system is needed; the driver joins a track's segments and muxes its
-audio once (`encode.concat_segments`) and writes the video where it was asked to.
+A fault-isolated pool that knows plans only as objects with ``n_frames`` and
+``frame_ranges(parts)``, and rendering only as the two functions it is given:
+``render_range(plan, start, stop, cache)`` runs on a worker (one actor per GPU,
+``num_gpus=1``, or one per CPU where the cluster has no GPU; `cache` is the actor's own
+dict, where it keeps the models it loads) and returns what the driver needs, and
+``join(plan, parts, started)`` runs on the driver once every range of a plan is back.
+`audiogan.album` passes `pipeline.render_segment_bytes` and `pipeline.join_segment_bytes`:
+the workers send H.264 segments back as bytes, so no shared file system is needed, and the
+driver joins them and muxes the audio once where the plan's video goes.
 
-Ray is optional: ``pip install audiogan[ray]``.
+A plan whose maker raises, one of whose ranges fails, or whose worker dies, fails alone:
+``finish(name, reason, seconds)``; the others go on. Ray is optional:
+``pip install "audiogan[ray]"``.
 """
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-from audiogan.encode import segment_folder
-from audiogan.errors import ConfigError
+from audiogan.errors import ConfigError, MissingPackageError, describe
 
 __all__ = ["connect", "import_ray", "render_on_ray"]
+
+Finish = Callable[[str, Any, float], None]
+"""``finish(name, join's result or a one-line failure reason, wall seconds)``, once a plan."""
 
 
 def import_ray():
     try:
         import ray
     except ImportError:
-        raise ConfigError("--ray needs Ray, which is not installed: pip install "
-                          "'audiogan[ray]'") from None
+        raise MissingPackageError("--ray", "Ray", extra="ray") from None
     return ray
 
 
@@ -57,61 +60,46 @@ def connect(address: str, *, num_cpus: int | None = None) -> bool:
     return True
 
 
-def _segment_bytes(plan, generators: dict, start: int, stop: int) -> bytes:
-    """Render frames [start, stop) of `plan` into an H.264 segment and return its bytes."""
-    from audiogan import pipeline
-
-    key = (plan.model_name, str(plan.config.weights))
-    if key not in generators:
-        generators[key] = pipeline.load_generator(plan)
-    folder = Path(tempfile.mkdtemp(prefix="audiogan-segment-"))
-    try:
-        path = pipeline.render_segment(plan, folder / "segment.mp4", start, stop,
-                                       generator=generators[key])
-        return path.read_bytes()
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
-
-
 class _Worker:
-    """A Ray actor: keeps each model it loads and renders frame ranges with it."""
+    """A Ray actor: renders frame ranges with `render_range`, keeping what it caches."""
 
-    def __init__(self) -> None:
-        self.generators: dict = {}
+    def __init__(self, render_range: Callable) -> None:
+        self.render_range = render_range
+        self.cache: dict = {}
 
-    def render(self, plan, start: int, stop: int) -> tuple[str, Any, float]:
-        """("ok", segment bytes, seconds) or ("error", one-line reason, seconds)."""
-        from audiogan.album import _describe
-
-        started = time.perf_counter()
+    def render(self, plan: Any, start: int, stop: int) -> tuple[str, Any]:
+        """("ok", what `render_range` returned) or ("error", a one-line reason)."""
         try:
-            data = _segment_bytes(plan, self.generators, start, stop)
-        except Exception as error:  # noqa: BLE001 - reported per track, the worker lives on
-            return "error", _describe(error), time.perf_counter() - started
-        return "ok", data, time.perf_counter() - started
+            return "ok", self.render_range(plan, start, stop, self.cache)
+        except Exception as error:  # noqa: BLE001 - reported per plan, the worker lives on
+            return "error", describe(error)
 
 
 @dataclass
-class _Track:
-    job: Any
+class _Plan:
+    name: str
     started: float
     plan: Any = None
     plan_ref: Any = None
     ranges: list[tuple[int, int]] = field(default_factory=list)
-    segments: dict[int, bytes] = field(default_factory=dict)
+    parts: dict[int, Any] = field(default_factory=dict)
     frames_done: int = 0
     error: str | None = None
     open_parts: int = 0
 
 
-def render_on_ray(jobs: list, *, address: str, split_frames: int | None,
-                  finish: Callable, progress: Callable | None, count: int,
+def render_on_ray(plans: Iterable[tuple[str, Callable[[], Any]]], *, address: str,
+                  split_frames: int | None, render_range: Callable[[Any, int, int, dict], Any],
+                  join: Callable[[Any, list, float], Any], finish: Finish,
+                  progress: Callable[[str, str, float, float | None], None] | None = None,
                   num_cpus: int | None = None) -> None:
-    """Render the album's `jobs` (`album.TrackJob`) on Ray; `finish(job, result)` each."""
-    from audiogan import pipeline
-    from audiogan.album import TrackResult, failed
-    from audiogan.encode import concat_segments
+    """Render each named plan on Ray, calling ``finish(name, ...)`` once per plan.
 
+    `plans` yields ``(name, make_plan)``; each plan is made on the driver while the workers
+    render the ranges of the plans before it, and cut into `split_frames` ranges (one when
+    None). ``progress(name, stage, done, total)`` follows each plan's ``"frames"`` and its
+    ``"encoding"`` (the join).
+    """
     ray = import_ray()
     started_here = connect(address, num_cpus=num_cpus)
     try:
@@ -119,55 +107,50 @@ def render_on_ray(jobs: list, *, address: str, split_frames: int | None,
         gpus = int(resources.get("GPU", 0))
         if gpus > 0:
             worker_class = ray.remote(num_gpus=1, num_cpus=1)(_Worker)
-            actors = [worker_class.remote() for _ in range(gpus)]
+            actors = [worker_class.remote(render_range) for _ in range(gpus)]
         else:
             worker_class = ray.remote(num_cpus=1)(_Worker)
-            actors = [worker_class.remote() for _ in range(max(1, int(resources.get("CPU", 1))))]
+            actors = [worker_class.remote(render_range)
+                      for _ in range(max(1, int(resources.get("CPU", 1))))]
         parts = split_frames or 1
+        # Our own dispatch, not ray.util.ActorPool: its get_next_unordered does not say which
+        # task a dead actor had taken, so a lost worker could not be charged to its own plan
+        # alone, and with every actor gone its queued submits would wait forever.
         idle = deque(actors)
-        queue: deque[tuple[_Track, int]] = deque()
-        in_flight: dict[Any, tuple[Any, _Track, int]] = {}
+        queue: deque[tuple[_Plan, int]] = deque()
+        in_flight: dict[Any, tuple[Any, _Plan, int]] = {}
+
+        def report(entry: _Plan, stage: str, done: float) -> None:
+            if progress is not None:
+                progress(entry.name, stage, done, entry.plan.n_frames)
 
         def dispatch() -> None:
             while idle and queue:
-                track, part = queue.popleft()
-                if track.error is not None:
-                    track.open_parts -= 1
-                    close(track)
+                entry, part = queue.popleft()
+                if entry.error is not None:
+                    entry.open_parts -= 1
+                    close(entry)
                     continue
                 actor = idle.popleft()
-                first, last = track.ranges[part]
-                in_flight[actor.render.remote(track.plan_ref, first, last)] = (actor, track, part)
+                first, last = entry.ranges[part]
+                in_flight[actor.render.remote(entry.plan_ref, first, last)] = (actor, entry,
+                                                                               part)
 
-        def close(track: _Track) -> None:
-            """Finish a track whose parts are all back: join them, or report why not."""
-            if track.open_parts > 0:
+        def close(entry: _Plan) -> None:
+            """Finish a plan whose parts are all back: join them, or say why not."""
+            if entry.open_parts > 0:
                 return
-            job = track.job
-            if track.error is not None:
-                finish(job, failed(job, track.error, time.perf_counter() - track.started))
+            if entry.error is not None:
+                finish(entry.name, entry.error, time.perf_counter() - entry.started)
                 return
-            folder = segment_folder(job.output)
-            folder.mkdir(exist_ok=True)
+            report(entry, "encoding", entry.plan.n_frames)
             try:
-                paths = []
-                for part in range(len(track.ranges)):
-                    path = folder / f"{part:04d}.mp4"
-                    path.write_bytes(track.segments.pop(part))
-                    paths.append(path)
-                if progress is not None:
-                    progress(job.name, "encoding", track.plan.n_frames, track.plan.n_frames)
-                concat_segments(paths, job.output, audio=track.plan.audio_track)
-            except Exception as error:  # noqa: BLE001 - one track's failure stays its own
-                finish(job, failed(job, error, time.perf_counter() - track.started))
+                result = join(entry.plan, [entry.parts.pop(k) for k in range(len(entry.ranges))],
+                              entry.started)
+            except Exception as error:  # noqa: BLE001 - one plan's failure stays its own
+                finish(entry.name, describe(error), time.perf_counter() - entry.started)
                 return
-            finally:
-                shutil.rmtree(folder, ignore_errors=True)
-            plan = track.plan
-            finish(job, TrackResult(name=job.name, song=job.song, output=job.output,
-                                    status="rendered", seed=job.seed, frames=plan.n_frames,
-                                    duration_s=plan.features.duration_s,
-                                    wall_s=time.perf_counter() - track.started))
+            finish(entry.name, result, time.perf_counter() - entry.started)
 
         def collect(block: bool) -> None:
             if not in_flight:
@@ -175,56 +158,46 @@ def render_on_ray(jobs: list, *, address: str, split_frames: int | None,
             ready, _ = ray.wait(list(in_flight), num_returns=1,
                                 timeout=None if block else 0)
             for ref in ready:
-                actor, track, part = in_flight.pop(ref)
+                actor, entry, part = in_flight.pop(ref)
                 try:
-                    status, payload, _seconds = ray.get(ref)
+                    status, payload = ray.get(ref)
                 except Exception as error:  # noqa: BLE001 - a worker died under this task
                     status, payload = "error", f"Ray worker lost ({type(error).__name__})"
                     actor = None  # a dead actor takes no more work
                 if actor is not None:
                     idle.append(actor)
-                track.open_parts -= 1
+                entry.open_parts -= 1
                 if status == "ok":
-                    track.segments[part] = payload
-                    first, last = track.ranges[part]
-                    track.frames_done += last - first
-                    if progress is not None:
-                        progress(track.job.name, "frames", track.frames_done,
-                                 track.plan.n_frames)
-                elif track.error is None:
-                    track.error = payload
-                close(track)
+                    entry.parts[part] = payload
+                    first, last = entry.ranges[part]
+                    entry.frames_done += last - first
+                    report(entry, "frames", entry.frames_done)
+                elif entry.error is None:
+                    entry.error = payload
+                close(entry)
             dispatch()
 
-        for index, job in enumerate(jobs):
-            track = _Track(job=job, started=time.perf_counter())
-            if progress is not None:
-                progress(job.name, "start", count - len(jobs) + index, count)
-
-            def report(stage: str, done: float, total: float | None, name: str = job.name):
-                if progress is not None and stage == "analysis":
-                    progress(name, stage, done, total)
-
+        for name, make_plan in plans:
+            entry = _Plan(name=name, started=time.perf_counter())
             try:
-                track.plan = pipeline.prepare(job.song, job.output, preset=job.preset,
-                                              overwrite=True, progress=report, **job.options)
-                track.ranges = track.plan.frame_ranges(parts)
-            except Exception as error:  # noqa: BLE001 - one track's failure stays its own
-                finish(job, failed(job, error, time.perf_counter() - track.started))
+                entry.plan = make_plan()
+                entry.ranges = entry.plan.frame_ranges(parts)
+            except Exception as error:  # noqa: BLE001 - one plan's failure stays its own
+                finish(name, describe(error), time.perf_counter() - entry.started)
                 continue
-            track.plan_ref = ray.put(track.plan)
-            track.open_parts = len(track.ranges)
-            queue.extend((track, part) for part in range(len(track.ranges)))
+            entry.plan_ref = ray.put(entry.plan)
+            entry.open_parts = len(entry.ranges)
+            queue.extend((entry, part) for part in range(len(entry.ranges)))
             dispatch()
             collect(block=False)
         dispatch()
         while in_flight:
             collect(block=True)
         while queue:  # left over only when every worker is gone
-            track, _part = queue.popleft()
-            track.error = track.error or "no Ray worker is left to render it"
-            track.open_parts -= 1
-            close(track)
+            entry, _part = queue.popleft()
+            entry.error = entry.error or "no Ray worker is left to render it"
+            entry.open_parts -= 1
+            close(entry)
         for actor in actors:
             ray.kill(actor)
     finally:

@@ -9,17 +9,15 @@ and goes on.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import numpy as np
 import torch
 
-from audiogan.errors import ConfigError
 from audiogan.types import Trajectory
 
-__all__ = ["DTYPES", "pick_device", "pick_dtype", "default_batch_size", "generate_frames"]
+__all__ = ["default_batch_size", "generate_frames"]
 
-DTYPES = ("auto", "float32", "float16", "bfloat16")
 # By image size. On a CPU small batches are fastest: one image's activations stay in the
 # caches (measured on 2 cores at 128 px, float32: batch 2 makes 6.1 frames/s, 8 makes 4.4,
 # 24 makes 3.7; benchmarks/RESULTS.md). A GPU wants large batches to stay fed.
@@ -27,37 +25,8 @@ _CPU_BATCH = {128: 2, 256: 1, 512: 1}
 _CUDA_BATCH = {128: 64, 256: 32, 512: 16}
 
 
-def pick_device(name: str = "auto") -> torch.device:
-    """``auto`` takes CUDA when there is a GPU; asking for ``cuda`` without one is an error."""
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise ConfigError("--device cuda: no CUDA GPU is available here; use --device cpu "
-                          "or auto")
-    return torch.device(name)
-
-
-def pick_dtype(name: str, device: torch.device) -> torch.dtype:
-    """``auto``: float16 on CUDA, float32 on the CPU."""
-    if name == "auto":
-        return torch.float16 if device.type == "cuda" else torch.float32
-    if name == "float16" and device.type == "cpu":
-        raise ConfigError("dtype float16 is for CUDA; on the CPU use float32 or bfloat16")
-    if name == "bfloat16" and device.type == "cpu" and not _cpu_has_bfloat16():
-        raise ConfigError("dtype bfloat16: this CPU has no bfloat16 instructions "
-                          "(AVX512-BF16 or AMX), so it would be slower; use float32")
-    return getattr(torch, name)
-
-
-def _cpu_has_bfloat16() -> bool:
-    try:
-        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
-    except (AttributeError, RuntimeError):
-        return False
-
-
-def default_batch_size(resolution: int, device: torch.device) -> int:
-    table = _CUDA_BATCH if device.type == "cuda" else _CPU_BATCH
+def default_batch_size(resolution: int, device: torch.device | str) -> int:
+    table = _CUDA_BATCH if torch.device(device).type == "cuda" else _CPU_BATCH
     return table.get(resolution, 4)
 
 
@@ -71,7 +40,8 @@ class _Generator:
         # themselves take the dtype
         self.autocast = device.type == "cpu" and dtype == torch.bfloat16
         self.input_dtype = torch.float32 if self.autocast else dtype
-        self.model = model.to(device=device, dtype=self.input_dtype)
+        self.model: Callable[..., torch.Tensor] = model.to(device=device,
+                                                           dtype=self.input_dtype)
         self.compiled = compile_model
         if compile_model:
             # fixed shapes (the last batch is padded) let CUDA graphs replay every call
@@ -100,15 +70,19 @@ def _is_out_of_memory(error: BaseException) -> bool:
 
 
 def generate_frames(model: torch.nn.Module, trajectory: Trajectory, *, batch_size: int,
-                    device: torch.device, dtype: torch.dtype | None = None,
+                    device: torch.device | str, dtype: torch.dtype | str = "float32",
                     compile_model: bool = False, start: int = 0,
                     stop: int | None = None) -> Iterator[np.ndarray]:
     """Yield frames ``start:stop`` of `trajectory` as uint8 arrays of shape (n, H, W, 3).
 
-    `dtype` defaults to float16 on CUDA and float32 on the CPU. Batches are yielded in order;
+    `device` and `dtype` as torch objects or names (``"cuda"``, ``"float16"``), as
+    `audiogan.config.resolve_config` settles them (a render's ``auto`` is float16 on CUDA).
+    Batches are yielded in order;
     after an out-of-memory error the rest of the video goes in batches half the size.
     """
-    generator = _Generator(model, device, dtype or pick_dtype("auto", device), compile_model)
+    device = torch.device(device)
+    dtype = getattr(torch, dtype) if isinstance(dtype, str) else dtype
+    generator = _Generator(model, device, dtype, compile_model)
     stop = trajectory.n_frames if stop is None else stop
     pending: tuple[torch.Tensor, torch.cuda.Event] | None = None
     first = start

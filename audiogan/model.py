@@ -34,7 +34,7 @@ from pytorch_pretrained_biggan.model import (
 )
 
 from audiogan.cache import cache_dir
-from audiogan.errors import ModelLoadError
+from audiogan.errors import ConfigError, ModelLoadError
 
 __all__ = ["RESOLUTIONS", "fetch_weights", "load_biggan", "make_random_checkpoint"]
 
@@ -235,15 +235,18 @@ def make_random_checkpoint(folder: str | Path, *, resolution: int = 128,
     (left random they give NaN images).
     """
     if resolution not in _REFERENCE:
-        raise ValueError(f"resolution must be 128, 256 or 512, got {resolution}")
+        raise ConfigError(f"--resolution must be 128, 256 or 512, got {resolution}")
+    if channel_width < 4 or channel_width % 4:
+        raise ConfigError(f"--channel-width must be a multiple of 4, got {channel_width}")
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     values = _REFERENCE[resolution].to_dict()
     values["channel_width"] = channel_width
     config = BigGANConfig.from_dict(values)
     generator = torch.Generator().manual_seed(seed)
-    torch.manual_seed(seed)
-    model = BigGAN(config)
+    with torch.random.fork_rng(devices=[]):  # the layers' initialisers draw from the global
+        torch.manual_seed(seed)               # generator: seed it here, restore it after
+        model = BigGAN(config)
     for module in model.modules():
         if isinstance(module, BigGANBatchNorm) and not module.conditional:
             module.weight.data.fill_(final_bn_weight)

@@ -1,46 +1,58 @@
 """The one module that knows the order: audio -> analysis -> mapping -> generation -> encoding.
 
-`render` is the Python API behind ``audiogan SONG``; `analyze_song` is the one behind
-``audiogan analyze``. Both check everything a user can get wrong before the slow work starts.
+Every render goes through here, whoever asks for it (the CLI, `audiogan.album`, Ray workers
+in `audiogan.distributed`, tempo mode in `audiogan.synth`):
+
+1. **prepare**: the cheap checks (song, output, timing files), then analysis and mapping,
+   into a plan (`prepare` -> `RenderPlan`; `prepare_tempo` -> `TempoPlan`). No model.
+2. **frames**: generation of frame ranges of the plan's trajectory (`frame_batches`), into an
+   H.264 segment (`render_segment`) or straight into the video (`render_plan`).
+3. **join**: segments are joined and the audio muxed once (`join_segments`).
+
+`render` is the Python API behind ``audiogan SONG``; `analyze_song` the one behind
+``audiogan analyze``.
 """
 
 from __future__ import annotations
 
-import dataclasses
+import hashlib
 import os
 import shutil
+import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from audiogan import analysis, audio, cache, mapping, stems, timing
-from audiogan.config import MappingConfig, RenderConfig, resolve_config
-from audiogan.encode import (
-    AudioTrack,
-    ParallelVideoWriter,
-    VideoWriter,
-    concat_segments,
-    remove_stale_partials,
-    segment_folder,
-    temporary_path,
-)
-from audiogan.errors import AudioLoadError, ConfigError
-from audiogan.types import Cue, Features, Trajectory
+import numpy as np
 
-__all__ = ["MIN_DURATION_S", "RenderPlan", "RenderResult", "analyze_song", "load_generator",
-           "encoder_count", "plan_output", "prepare", "render", "render_plan", "render_segment"]
+from audiogan import analysis, audio, cache, mapping, stems, tempo, timing
+from audiogan.config import DEFAULT_FPS, RenderConfig, TempoConfig, resolve_config
+from audiogan.encode import AudioTrack, ParallelVideoWriter, VideoWriter, concat_segments
+from audiogan.errors import AudioLoadError, ConfigError, ResourceError
+from audiogan.files import atomic_write, remove_stale_partials, segment_folder, temporary_path
+from audiogan.types import NUM_CLASSES, Z_DIM, Cue, Features, Trajectory
+
+__all__ = ["MIN_DURATION_S", "RenderPlan", "RenderResult", "TempoPlan", "TempoResult",
+           "analyze_song", "encoder_count", "fit_to_ratio", "frame_batches",
+           "join_segment_bytes", "join_segments", "load_generator", "plan_output", "prepare",
+           "prepare_tempo", "render", "render_plan", "render_segment", "render_segment_bytes",
+           "render_tempo", "timestamped_path", "write_clip"]
 
 ANALYSIS_SR = 22050
 MIN_DURATION_S = 1.0
 MIN_SEGMENT_FRAMES = 8
 SILENT_DBFS = -80.0
 VIDEO_SUFFIXES = (".mp4", ".m4v", ".mov")
+HASH_NAME = "last_hash.txt"
 
 Progress = Callable[[str, float, float | None], None]
 """``progress(stage, done, total)``: stage is "weights", "analysis", "frames" or "encoding"."""
 
+
+# --- 1. prepare ----------------------------------------------------------------------------
 
 @dataclass(frozen=True)
 class RenderResult:
@@ -65,20 +77,6 @@ class RenderResult:
     def minutes_per_minute(self) -> float:
         """Wall-clock minutes spent per minute of music."""
         return self.wall_s / self.duration_s if self.duration_s > 0 else 0.0
-
-
-def _split_options(options: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-    mapping_names = {f.name for f in dataclasses.fields(MappingConfig)}
-    render_names = {f.name for f in dataclasses.fields(RenderConfig)} - {"mapping"}
-    render_options, mapping_options = {}, {}
-    for name, value in options.items():
-        if name in mapping_names:
-            mapping_options[name] = value
-        elif name in render_names:
-            render_options[name] = value
-        else:
-            raise ConfigError(f"unknown option {name!r}")
-    return render_options, mapping_options
 
 
 def plan_output(song: Path, output: str | Path | None, *, preview: bool = False,
@@ -111,19 +109,38 @@ def plan_output(song: Path, output: str | Path | None, *, preview: bool = False,
         probe_file.touch()
         probe_file.unlink()
     except OSError as exc:
-        raise ConfigError(f"cannot write to {folder} ({exc.strerror or exc}); choose another "
-                          "-o") from None
+        raise ResourceError(f"cannot write to {folder} ({exc.strerror or exc}); choose another "
+                            "-o") from None
     return target
 
 
-def _check_excerpt(info: audio.AudioInfo, start: float, duration: float | None) -> None:
-    if info.duration_s is not None and start >= info.duration_s:
-        raise ConfigError(f"--start {start:g} is past the end of {info.path.name} "
+def _check_excerpt(info: audio.AudioInfo, config: RenderConfig) -> None:
+    if info.duration_s is not None and config.start >= info.duration_s:
+        raise ConfigError(f"--start {config.start:g} is past the end of {info.path.name} "
                           f"({info.duration_s:.1f} s)")
 
 
-def _analyze(info: audio.AudioInfo, config: RenderConfig, fps: float,
-             progress: Progress | None, *, check: bool = True) -> Features:
+@dataclass(frozen=True)
+class _Timing:
+    """The user's timing files, each read once before any slow work."""
+
+    beats: Any = None
+    """The `BeatGrid` of ``--beats``, or None."""
+    cues: tuple[Cue, ...] = ()
+
+
+def _read_timing(config: RenderConfig) -> _Timing:
+    """Read the beats and cue files and probe the stems, so a bad value stops the run at
+    once."""
+    beats = timing.read_beats(config.beats) if config.beats is not None else None
+    for _, path in config.stems:
+        audio.probe(path)
+    cues = tuple(timing.read_cues(config.cues)) if config.cues is not None else ()
+    return _Timing(beats=beats, cues=cues)
+
+
+def _analyze(info: audio.AudioInfo, config: RenderConfig, progress: Progress | None, *,
+             check: bool = True) -> Features:
     total = info.duration_s
     if total is not None:
         total = max(0.0, total - config.start)
@@ -134,15 +151,15 @@ def _analyze(info: audio.AudioInfo, config: RenderConfig, fps: float,
         if progress is not None:
             progress("analysis", seconds, total)
 
-    key = cache.analysis_key(info.path, fps=fps, start=config.start, duration=config.duration,
-                             sample_rate=ANALYSIS_SR)
+    key = cache.analysis_key(info.path, fps=config.fps, start=config.start,
+                             duration=config.duration, sample_rate=ANALYSIS_SR)
     features = cache.load_features(key) if config.analysis_cache else None
     if features is not None:
         report(features.duration_s)
     else:
         blocks = audio.stream_mono(info, sample_rate=ANALYSIS_SR, start=config.start,
                                    duration=config.duration)
-        features = analysis.analyze(blocks, sr=ANALYSIS_SR, fps=fps, progress=report)
+        features = analysis.analyze(blocks, sr=ANALYSIS_SR, fps=config.fps, progress=report)
         if config.analysis_cache:
             cache.save_features(key, features)
     if not check:
@@ -161,35 +178,25 @@ def _analyze(info: audio.AudioInfo, config: RenderConfig, fps: float,
     return features
 
 
-def _check_timing(config: RenderConfig) -> list[Cue]:
-    """Read the user's beats and cue files and probe the stems before any slow work, so
-    that a bad value stops the run at once; returns the cues as written."""
-    if config.beats is not None:
-        timing.read_beats(config.beats)
-    for _, path in config.stems:
-        audio.probe(path)
-    return timing.read_cues(config.cues) if config.cues is not None else []
-
-
-def _song_features(info: audio.AudioInfo, config: RenderConfig,
+def _song_features(info: audio.AudioInfo, config: RenderConfig, user: _Timing,
                    progress: Progress | None) -> Features:
     """The analysis of the song, its stems routed in, the user's grid applied."""
-    features = _analyze(info, config, config.fps, progress)
+    features = _analyze(info, config, progress)
     stem_paths = dict(config.stems)
     if config.separate and not stem_paths:
         from audiogan.separate import separate_stems
 
         stem_paths = separate_stems(info.path)
     if stem_paths:
-        analysed = {name: _analyze(audio.probe(path), config, config.fps, None, check=False)
+        analysed = {name: _analyze(audio.probe(path), config, None, check=False)
                     for name, path in stem_paths.items()}
         features = stems.combine(features, **analysed)
     grid = timing.user_grid(features, bpm=config.bpm, beat_offset=config.beat_offset,
-                            beats_file=config.beats, start_s=config.start)
+                            beats=user.beats, start_s=config.start)
     return timing.apply_grid(features, grid)
 
 
-def analyze_song(song: str | Path, *, fps: float = 30.0, start: float = 0.0,
+def analyze_song(song: str | Path, *, fps: float = DEFAULT_FPS, start: float = 0.0,
                  duration: float | None = None, progress: Progress | None = None,
                  **options: Any) -> tuple[audio.AudioInfo, Features]:
     """Probe and analyse `song` (or an excerpt of it) at `fps`.
@@ -197,12 +204,12 @@ def analyze_song(song: str | Path, *, fps: float = 30.0, start: float = 0.0,
     `options` may give the user's timing and stems: ``bpm``, ``beat_offset``, ``beats``
     (a file), ``stems`` (``{"drums": PATH, ...}``), ``separate``.
     """
-    config = resolve_config(render={"fps": fps, "start": start, "duration": duration,
-                                    **options})
+    config = resolve_config(fps=fps, start=start, duration=duration, hardware=False,
+                            **options)
     info = audio.probe(song)
-    _check_excerpt(info, config.start, config.duration)
-    _check_timing(config)
-    return info, _song_features(info, config, progress)
+    _check_excerpt(info, config)
+    user = _read_timing(config)
+    return info, _song_features(info, config, user, progress)
 
 
 @dataclass(frozen=True, eq=False)
@@ -220,13 +227,15 @@ class RenderPlan:
     info: audio.AudioInfo
     features: Features
     trajectory: Trajectory
-    model_name: str | None
-    """What `model.load_biggan` is asked for (None: whatever `config.weights` holds)."""
-    resolution: int
 
     @property
     def n_frames(self) -> int:
         return self.trajectory.n_frames
+
+    @property
+    def model_name(self) -> str | None:
+        """What `model.load_biggan` is asked for (None: whatever ``config.weights`` holds)."""
+        return self.config.model
 
     @property
     def audio_track(self) -> AudioTrack:
@@ -239,92 +248,112 @@ class RenderPlan:
         `MIN_SEGMENT_FRAMES` long (fewer parts for a short video): a segment shorter than
         x264's B-frame delay would upset the joined file's frame rate."""
         if parts < 1:
-            raise ConfigError(f"split_frames must be at least 1, got {parts}")
+            raise ConfigError(f"--split-frames must be at least 1, got {parts}")
         parts = max(1, min(parts, self.n_frames // MIN_SEGMENT_FRAMES))
         edges = [round(i * self.n_frames / parts) for i in range(parts + 1)]
         return list(zip(edges[:-1], edges[1:], strict=True))
 
 
-def _model_resolution(model_name: str | None, weights: Path | None) -> int:
-    """The image size the model will make, read without loading its weights."""
-    from audiogan import model as biggan
-
-    if weights is None:
-        return biggan.RESOLUTIONS[model_name or "biggan-deep-128"]
-    config_path = Path(weights).expanduser() / "config.json"
-    if not config_path.is_file():
-        return 0  # load_biggan says what is missing, with the fix
-    return int(biggan._read_config(config_path).output_dim)
+def _config(config: RenderConfig | None, preset: str | Path | None,
+            options: dict[str, Any]) -> RenderConfig:
+    if config is None:
+        return resolve_config(preset, **options)
+    if preset is not None or options:
+        raise ConfigError("give either a resolved config= or a preset and options, not both")
+    return config
 
 
 def prepare(song: str | Path, output: str | Path | None = None, *,
-            preset: str | Path | None = None, overwrite: bool = False,
-            progress: Progress | None = None, **options: Any) -> RenderPlan:
+            config: RenderConfig | None = None, preset: str | Path | None = None,
+            overwrite: bool = False, progress: Progress | None = None,
+            **options: Any) -> RenderPlan:
     """Check everything a user can get wrong, analyse `song` and map it to a trajectory.
 
     Takes the arguments of `render` (see there) and does all of its work except the frames:
     no model is loaded. Raises `AudioganError` subclasses for bad input.
     """
-    return _prepare(song, output, preset=preset, overwrite=overwrite, progress=progress,
-                    options=options)
+    return _prepare(song, output, _config(config, preset, options), overwrite=overwrite,
+                    progress=progress)
 
 
-def _prepare(song: str | Path, output: str | Path | None, *, preset: str | Path | None,
-             overwrite: bool, progress: Progress | None, options: dict[str, Any],
-             before_analysis: Callable[[str | None, Path | None], None] | None = None
-             ) -> RenderPlan:
-    """`prepare`, calling ``before_analysis(model_name, weights)`` once the cheap checks pass
-    (`render` loads the model there, so bad weights fail before a long analysis)."""
-    render_options, mapping_options = _split_options(options)
-    config = resolve_config(preset, render_options, mapping_options)
+def _prepare(song: str | Path, output: str | Path | None, config: RenderConfig, *,
+             overwrite: bool, progress: Progress | None,
+             before_analysis: Callable[[RenderConfig], None] | None = None) -> RenderPlan:
+    """`prepare`, calling ``before_analysis(config)`` once the cheap checks pass (`render`
+    loads the model there, so bad weights fail before a long analysis)."""
     song = Path(song).expanduser()
     info = audio.probe(song)
-    _check_excerpt(info, config.start, config.duration)
+    _check_excerpt(info, config)
     target = plan_output(song, output, preview=config.preview, overwrite=overwrite)
     remove_stale_partials(target.parent)  # what a killed render (kill -9) left behind
-    written_cues = _check_timing(config)
-    from audiogan import generate as generation
-
-    generation.pick_dtype(config.dtype, generation.pick_device(config.device))
-    explicit_model = "model" in render_options or config.weights is None
-    model_name = config.model if explicit_model else None
-    resolution = _model_resolution(model_name, config.weights)
+    user = _read_timing(config)
     if before_analysis is not None:
-        before_analysis(model_name, config.weights)
-    features = _song_features(info, config, progress)
-    cues = timing.resolve_cues(written_cues, features, start_s=config.start)
+        before_analysis(config)
+    features = _song_features(info, config, user, progress)
+    cues = timing.resolve_cues(list(user.cues), features, start_s=config.start)
     trajectory = mapping.map_features(features, config.classes, config.mapping,
                                       seed=config.seed, cues=cues)
     return RenderPlan(song=song, target=target, config=config, info=info, features=features,
-                      trajectory=trajectory, model_name=model_name, resolution=resolution)
+                      trajectory=trajectory)
 
+
+# --- 2. frames -----------------------------------------------------------------------------
 
 def load_generator(plan: RenderPlan, progress: Progress | None = None):
     """Load the BigGAN the plan asks for (downloading it once); reusable across plans with
     the same `model_name` and ``config.weights``."""
-    return _load_generator(plan.model_name, plan.config.weights, progress)
+    return _load_generator(plan.config, progress)
 
 
-def _load_generator(model_name: str | None, weights: Path | None, progress: Progress | None):
+def _load_generator(config: RenderConfig, progress: Progress | None):
     from audiogan import model as biggan
 
     def report_download(done: int, total: int | None) -> None:
         if progress is not None:
             progress("weights", done, total)
 
-    return biggan.load_biggan(model_name, weights, progress=report_download)
+    return biggan.load_biggan(config.model, config.weights, progress=report_download)
 
 
-def _frames(plan: RenderPlan, generator, start: int, stop: int):
-    """Frames ``start:stop`` of the plan, in batches, on the configured device."""
-    from audiogan import generate as generation
+def _resolution(generator) -> int:
+    return int(generator.config.output_dim)
 
-    device = generation.pick_device(plan.config.device)
-    dtype = generation.pick_dtype(plan.config.dtype, device)
-    batch_size = plan.config.batch_size or generation.default_batch_size(plan.resolution, device)
-    return generation.generate_frames(generator, plan.trajectory, batch_size=batch_size,
-                                      device=device, dtype=dtype,
-                                      compile_model=plan.config.compile, start=start, stop=stop)
+
+def frame_batches(generator, trajectory: Trajectory, *, device: str, dtype: str,
+                  batch_size: int | None = None, compile_model: bool = False,
+                  start: int = 0, stop: int | None = None) -> Iterator[np.ndarray]:
+    """uint8 frames ``start:stop`` of `trajectory`, (n, H, W, 3) a batch, in order: the
+    generation stage for every kind of render (`batch_size` None: chosen by device and
+    image size)."""
+    from audiogan import generate
+
+    batch_size = batch_size or generate.default_batch_size(_resolution(generator), device)
+    return generate.generate_frames(generator, trajectory, batch_size=batch_size,
+                                    device=device, dtype=dtype, compile_model=compile_model,
+                                    start=start, stop=stop)
+
+
+def _plan_batches(plan: RenderPlan, generator, start: int, stop: int) -> Iterator[np.ndarray]:
+    config = plan.config
+    return frame_batches(generator, plan.trajectory, device=config.device, dtype=config.dtype,
+                         batch_size=config.batch_size, compile_model=config.compile,
+                         start=start, stop=stop)
+
+
+def _write_frames(batches: Iterator[np.ndarray], writer: Any, total: int,
+                  progress: Progress | None, *, encoding: bool = True) -> None:
+    """Every batch into ``writer.write``, reporting the frames (and then the encoding, the
+    wait for the encoder to finish)."""
+    done = 0
+    if progress is not None:
+        progress("frames", 0, total)
+    for frames in batches:
+        writer.write(frames)
+        done += len(frames)
+        if progress is not None:
+            progress("frames", done, total)
+    if progress is not None and encoding:
+        progress("encoding", done, total)
 
 
 def render_segment(plan: RenderPlan, path: str | Path, start: int, stop: int, *,
@@ -332,46 +361,81 @@ def render_segment(plan: RenderPlan, path: str | Path, start: int, stop: int, *,
     """Render frames ``[start, stop)`` of `plan` into `path`: an H.264 mp4 with no audio.
 
     Segments of one plan, made with any split of ``[0, n_frames)`` and joined in order by
-    `audiogan.encode.concat_segments`, give the same video as one unsplit render. The
-    trajectory is computed for the whole song, so every frame is the same whichever
-    segment makes it. ``progress("frames", done, stop - start)`` follows the frames.
+    `join_segments`, give the same video as one unsplit render. The trajectory is computed
+    for the whole song, so every frame is the same whichever segment makes it.
+    ``progress("frames", done, stop - start)`` follows the frames.
     """
     if not 0 <= start < stop <= plan.n_frames:
         raise ValueError(f"frame range [{start}, {stop}) is not within [0, {plan.n_frames})")
     generator = generator if generator is not None else load_generator(plan, progress)
-    size = (plan.resolution, plan.resolution)
-    with VideoWriter(path, size=size, fps=plan.config.fps, crf=plan.config.crf,
+    size = _resolution(generator)
+    with VideoWriter(path, size=(size, size), fps=plan.config.fps, crf=plan.config.crf,
                      speed=plan.config.encoder_speed) as writer:
-        _write_frames(plan, generator, writer, start, stop, progress)
+        _write_frames(_plan_batches(plan, generator, start, stop), writer, stop - start,
+                      progress)
     return Path(path)
 
 
-def _write_frames(plan: RenderPlan, generator, writer: VideoWriter, start: int, stop: int,
-                  progress: Progress | None) -> None:
-    total = stop - start
-    done = 0
-    if progress is not None:
-        progress("frames", 0, total)
-    for frames in _frames(plan, generator, start, stop):
-        writer.write(frames)
-        done += len(frames)
-        if progress is not None:
-            progress("frames", done, total)
-    if progress is not None:
-        progress("encoding", done, total)
+# --- 3. join -------------------------------------------------------------------------------
+
+def join_segments(plan: RenderPlan, segments: Sequence[Path], *, size: int,
+                  started: float) -> RenderResult:
+    """Join the plan's segments (frames `size` px square), in order, into ``plan.target``
+    and mux its audio once; `started` is when the render began (`time.perf_counter`)."""
+    concat_segments(segments, plan.target, audio=plan.audio_track)
+    return _result(plan, size, started)
+
+
+def render_segment_bytes(plan: RenderPlan, start: int, stop: int,
+                         generators: dict) -> tuple[bytes, int]:
+    """Frames ``[start, stop)`` of `plan` as the bytes of an H.264 segment, and their size:
+    what a worker with no disk shared with the driver sends back. `generators` keeps the
+    models loaded so far, by model and weights, for the next range."""
+    key = (plan.model_name, str(plan.config.weights))
+    if key not in generators:
+        generators[key] = load_generator(plan)
+    folder = Path(tempfile.mkdtemp(prefix="audiogan-segment-"))
+    try:
+        path = render_segment(plan, folder / "segment.mp4", start, stop,
+                              generator=generators[key])
+        return path.read_bytes(), _resolution(generators[key])
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def join_segment_bytes(plan: RenderPlan, parts: Sequence[tuple[bytes, int]],
+                       started: float) -> RenderResult:
+    """`join_segments` for the ``(bytes, size)`` of `render_segment_bytes`, in order: they
+    are written beside the target (a hidden folder, removed after) and joined."""
+    folder = segment_folder(plan.target)
+    folder.mkdir(exist_ok=True)
+    try:
+        paths = []
+        for index, (data, _size) in enumerate(parts):
+            paths.append(folder / f"{index:04d}.mp4")
+            paths[-1].write_bytes(data)
+        return join_segments(plan, paths, size=parts[0][1], started=started)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def encoder_count(encoders: int, device: str) -> int:
     """How many ffmpeg processes encode at once: `encoders` when given; else one when the
     frames come from the CPU (the model is the bottleneck there), and beside a GPU one per
-    four host cores, up to four (x264 on the host is then the limit)."""
-    if encoders > 0:
+    four host cores, up to four (x264 on the host is then the limit). 0: choose."""
+    if encoders:
         return encoders
-    from audiogan import generate as generation
-
-    if generation.pick_device(device).type != "cuda":
+    if not device.startswith("cuda"):
         return 1
     return max(1, min(4, (os.cpu_count() or 1) // 4))
+
+
+def _result(plan: RenderPlan, size: int, started: float) -> RenderResult:
+    return RenderResult(
+        output=plan.target, duration_s=plan.features.duration_s, frames=plan.n_frames,
+        fps=plan.config.fps, width=size, height=size, wall_s=time.perf_counter() - started,
+        tempo_bpm=plan.features.tempo_bpm, beats=len(plan.features.beats_s),
+        device=plan.config.device)
 
 
 def render_plan(plan: RenderPlan, *, generator=None, split_frames: int | None = None,
@@ -380,56 +444,53 @@ def render_plan(plan: RenderPlan, *, generator=None, split_frames: int | None = 
     """Render a prepared plan to ``plan.target``; `generator` is loaded when not given.
 
     With `split_frames` N > 1 the frames are made as N segments (`render_segment`) and
-    joined with the audio by `concat_segments`, the path parallel renders take.
+    joined with the audio by `join_segments`, the path parallel renders take.
     """
     started = time.perf_counter() if started is None else started
     generator = generator if generator is not None else load_generator(plan, progress)
-    total = plan.n_frames
+    total, config = plan.n_frames, plan.config
+    size = _resolution(generator)
     if split_frames is not None and split_frames > 1:
         folder = segment_folder(plan.target)
         folder.mkdir(exist_ok=True)
         try:
             segments = []
-            ranges = plan.frame_ranges(split_frames)
             done = 0
 
             def report(stage: str, value: float, _total: float | None) -> None:
                 if progress is not None and stage == "frames":
                     progress("frames", done + value, total)
 
-            for index, (first, last) in enumerate(ranges):
+            for index, (first, last) in enumerate(plan.frame_ranges(split_frames)):
                 segments.append(render_segment(plan, folder / f"{index:04d}.mp4", first, last,
                                                generator=generator, progress=report))
                 done += last - first
             if progress is not None:
                 progress("encoding", total, total)
-            concat_segments(segments, plan.target, audio=plan.audio_track)
+            return join_segments(plan, segments, size=size, started=started)
         finally:
             shutil.rmtree(folder, ignore_errors=True)
     else:
-        size = (plan.resolution, plan.resolution)
-        encoders = encoder_count(plan.config.encoders, plan.config.device)
-        common = dict(size=size, fps=plan.config.fps, audio=plan.audio_track,
-                      crf=plan.config.crf, speed=plan.config.encoder_speed)
-        writer = (ParallelVideoWriter(plan.target, workers=encoders, total_frames=total,
-                                      **common) if encoders > 1
-                  else VideoWriter(plan.target, **common))
+        encoders = encoder_count(config.encoders, config.device)
+        writer: VideoWriter | ParallelVideoWriter
+        if encoders > 1:
+            writer = ParallelVideoWriter(plan.target, size=(size, size), fps=config.fps,
+                                         audio=plan.audio_track, crf=config.crf,
+                                         speed=config.encoder_speed, workers=encoders,
+                                         total_frames=total)
+        else:
+            writer = VideoWriter(plan.target, size=(size, size), fps=config.fps,
+                                 audio=plan.audio_track, crf=config.crf,
+                                 speed=config.encoder_speed)
         with writer:
-            _write_frames(plan, generator, writer, 0, total, progress)
-    from audiogan import generate as generation
-
-    return RenderResult(
-        output=plan.target, duration_s=plan.features.duration_s, frames=total,
-        fps=plan.config.fps, width=plan.resolution, height=plan.resolution,
-        wall_s=time.perf_counter() - started, tempo_bpm=plan.features.tempo_bpm,
-        beats=len(plan.features.beats_s), device=str(generation.pick_device(plan.config.device)),
-    )
+            _write_frames(_plan_batches(plan, generator, 0, total), writer, total, progress)
+    return _result(plan, size, started)
 
 
 def render(song: str | Path, output: str | Path | None = None, *,
-           preset: str | Path | None = None, overwrite: bool = False,
-           progress: Progress | None = None, split_frames: int | None = None,
-           **options: Any) -> RenderResult:
+           config: RenderConfig | None = None, preset: str | Path | None = None,
+           overwrite: bool = False, progress: Progress | None = None,
+           split_frames: int | None = None, **options: Any) -> RenderResult:
     """Render `song` into a music video and return what was made.
 
     Parameters
@@ -438,16 +499,18 @@ def render(song: str | Path, output: str | Path | None = None, *,
         Any audio file ffmpeg reads (wav, flac, ogg, mp3, m4a, ...).
     output : path, optional
         The mp4 to write (default: ``SONG_STEM.mp4`` beside the song).
+    config : RenderConfig, optional
+        Settings already resolved by `audiogan.config.resolve_config`; or give these:
     preset : str or path, optional
-        A preset name from ``configs/`` or a TOML file (default: ``default``).
-    split_frames : int, optional
-        Make the video as this many frame-range segments joined at the end (the same
-        video; the way a render is spread over several workers).
+        A preset name from ``configs/`` or a TOML file (default: the built-in defaults).
     **options
         Any `RenderConfig` field (classes, model, weights, fps, batch_size, device, dtype,
         compile, seed, start, duration, preview, crf, encoder_speed, analysis_cache; the
         user's timing bpm, beat_offset, beats, cues; stems, separate) or
         `MappingConfig` field (truncation, pulse_strength, ...); they override the preset.
+    split_frames : int, optional
+        Make the video as this many frame-range segments joined at the end (the same
+        video; the way a render is spread over several workers).
 
     Example
     -------
@@ -456,13 +519,199 @@ def render(song: str | Path, output: str | Path | None = None, *,
     started = time.perf_counter()
     if split_frames is not None and split_frames < 1:
         raise ConfigError(f"--split-frames must be at least 1, got {split_frames}")
+    config = _config(config, preset, options)
     generators = []
 
-    def load_model(model_name: str | None, weights: Path | None) -> None:
-        generators.append(_load_generator(model_name, weights, progress))
+    def load_model(resolved: RenderConfig) -> None:
+        generators.append(_load_generator(resolved, progress))
 
-    plan = _prepare(song, output, preset=preset, overwrite=overwrite, progress=progress,
-                    options=options, before_analysis=load_model)
-    generator = generators[0]
-    return render_plan(plan, generator=generator, split_frames=split_frames,
+    plan = _prepare(song, output, config, overwrite=overwrite, progress=progress,
+                    before_analysis=load_model)
+    return render_plan(plan, generator=generators[0], split_frames=split_frames,
                        progress=progress, started=started)
+
+
+# --- tempo mode: the same stages, with tempo.trajectory as the source ----------------------
+
+@dataclass(frozen=True, eq=False)
+class TempoPlan:
+    """A tempo render before its frames: settings, the trajectory and where its time comes
+    from (a fixed bpm, or a song's tempo and first bar line)."""
+
+    config: TempoConfig
+    trajectory: Trajectory
+    seed: int
+    bpm: float
+    first_beat_s: float = 0.0
+    audio_track: AudioTrack | None = None
+
+    @property
+    def n_frames(self) -> int:
+        return self.trajectory.n_frames
+
+
+@dataclass(frozen=True)
+class TempoResult:
+    """What a tempo render made."""
+
+    frames: np.ndarray
+    """uint8 (T, H, W, 3), 16:9, read from `npy` (memory-mapped)."""
+    npy: Path
+    hash: str
+    video: Path | None
+    seed: int
+    bpm: float
+    fps: float
+    first_beat_s: float
+    wall_s: float
+
+    @property
+    def n_frames(self) -> int:
+        return len(self.frames)
+
+
+def prepare_tempo(config: TempoConfig, *, audio: str | Path | None = None,
+                  progress: Progress | None = None) -> TempoPlan:
+    """The trajectory of a tempo render (no model). `audio` takes the tempo and the first bar
+    line from a song (analysed as any render's is) and the video its length and sound."""
+    if audio is not None and config.ext not in (None, ".mp4"):
+        raise ConfigError(f"--audio needs --ext .mp4 (a {config.ext} has no sound track)")
+    seed = config.seed
+    if seed is None:  # the seed's clock seed, drawn fresh and reported so it can be repeated
+        seed = cast(int, np.random.SeedSequence().entropy) % 2**32  # fresh: an int
+    bpm, first_beat_s, num_frames, track = config.bpm, 0.0, None, None
+    if audio is not None:
+        info, features = analyze_song(audio, fps=config.fps, progress=progress)
+        if features.tempo_bpm <= 0 or len(features.beats_s) == 0:
+            raise AudioLoadError(f"{info.path.name} has no beat audiogan can hear; give --bpm "
+                                 "instead of --audio")
+        track = AudioTrack(info.path, duration=features.duration_s,
+                           sample_rate=info.sample_rate)
+        # the phase starts on the first bar line, so periods of 4 or 8 beats follow the bars
+        first = features.downbeats_s[0] if len(features.downbeats_s) else features.beats_s[0]
+        bpm, first_beat_s, num_frames = features.tempo_bpm, float(first), features.n_frames
+    trajectory = tempo.trajectory(config, seed=seed, dim_z=Z_DIM, vocab_size=NUM_CLASSES,
+                                  num_frames=num_frames, bpm=bpm, first_beat_s=first_beat_s)
+    if trajectory.n_frames == 0:
+        raise ConfigError(f"{config.num_beats:g} beats at {bpm:g} BPM is less than one frame "
+                          f"at {config.fps:g} fps")
+    return TempoPlan(config=config, trajectory=trajectory, seed=seed, bpm=float(bpm),
+                     first_beat_s=first_beat_s, audio_track=track)
+
+
+def _even(value: float) -> int:
+    return max(2, 2 * round(value / 2))
+
+
+def fit_to_ratio(ims: np.ndarray, aspect_ratio: float = 16 / 9) -> np.ndarray:
+    """Pad frames (n, H, W, 3) or one frame (H, W, 3) to `aspect_ratio` (width / height) by
+    mirroring their sides (top and bottom for a ratio below the frame's own).
+
+    The padded side is rounded to an even number of pixels, as H.264 needs.
+    """
+    ims = np.asarray(ims)
+    if ims.ndim not in (3, 4) or ims.shape[-1] != 3:
+        raise ConfigError(f"fit_to_ratio takes frames (n, H, W, 3) or (H, W, 3), got "
+                          f"{ims.shape}")
+    if not aspect_ratio > 0:
+        raise ConfigError(f"aspect_ratio must be positive, got {aspect_ratio}")
+    height, width = ims.shape[-3], ims.shape[-2]
+    pad = [(0, 0)] * ims.ndim
+    if width / height < aspect_ratio:
+        extra = _even(height * aspect_ratio) - width
+        pad[-2] = (extra // 2, extra - extra // 2)
+    else:
+        extra = _even(width / aspect_ratio) - height
+        pad[-3] = (extra // 2, extra - extra // 2)
+    if extra <= 0:
+        return ims
+    return np.pad(ims, pad, mode="symmetric")
+
+
+class _NpyFrames:
+    """Frames padded to 16:9 into a memory-mapped .npy, hashed as they come."""
+
+    def __init__(self, array: np.memmap, digest: Any):
+        self.array, self.digest, self.done = array, digest, 0
+
+    def write(self, frames: np.ndarray) -> None:
+        padded = fit_to_ratio(frames)
+        self.array[self.done:self.done + len(padded)] = padded
+        self.digest.update(padded.tobytes())
+        self.done += len(padded)
+
+    def close(self) -> None:
+        self.array.flush()
+        del self.array  # the file is renamed next: let go of the map
+
+
+def render_tempo(plan: TempoPlan, generator, *, device: str, dtype: str,
+                 npy_dir: str | Path = "npys", render_dir: str | Path = "renders",
+                 progress: Progress | None = None) -> TempoResult:
+    """Render a tempo plan as the seed did: ``npy_dir/out.npy`` (uint8, padded to 16:9) and
+    ``npy_dir/last_hash.txt`` (for ``audiogan view``), and with ``ext`` ``.gif`` or ``.mp4``
+    also ``render_dir/<timestamp><ext>``."""
+    started = time.perf_counter()
+    config = plan.config
+    npy_dir, render_dir = Path(npy_dir), Path(render_dir)
+    npy_dir.mkdir(parents=True, exist_ok=True)
+    npy_path = npy_dir / "out.npy"
+    size = _resolution(generator)
+    shape = (plan.n_frames, *fit_to_ratio(np.zeros((size, size, 3), np.uint8)).shape)
+    digest = hashlib.sha256(f"{plan.n_frames}x{shape[1:]}@{config.fps:g}".encode())
+    batches = frame_batches(generator, plan.trajectory, device=device, dtype=dtype,
+                            batch_size=config.batch_size)
+    with atomic_write(npy_path) as partial:
+        sink = _NpyFrames(np.lib.format.open_memmap(partial, mode="w+", dtype=np.uint8,
+                                                    shape=shape), digest)
+        _write_frames(batches, sink, plan.n_frames, progress, encoding=False)
+        sink.close()
+    frame_hash = digest.hexdigest()
+    # the seed's view_npy.py compares the whole file; the second line tells the viewer the fps
+    with atomic_write(npy_dir / HASH_NAME) as partial:
+        partial.write_text(f"{frame_hash}\nfps={config.fps:g}\n", encoding="utf-8")
+    frames = np.load(npy_path, mmap_mode="r")
+    video = None
+    if config.ext in (".gif", ".mp4"):
+        video = write_clip(frames, timestamped_path(render_dir, config.ext), config.fps,
+                           audio=plan.audio_track)
+    return TempoResult(frames=frames, npy=npy_path, hash=frame_hash, video=video,
+                       seed=plan.seed, bpm=plan.bpm, fps=config.fps,
+                       first_beat_s=plan.first_beat_s, wall_s=time.perf_counter() - started)
+
+
+def timestamped_path(folder: Path, ext: str) -> Path:
+    """``folder/<YYYYmmddHHMMSS><ext>``, as the seed named its renders (``-1``, ``-2``
+    after the stamp when two land in one second); the folder is created."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ResourceError(f"cannot create {folder} ({exc.strerror})") from None
+    stamp = datetime.now().strftime("%Y%m%d%H%M%S")
+    target = folder / f"{stamp}{ext}"
+    n = 1
+    while target.exists():
+        target = folder / f"{stamp}-{n}{ext}"
+        n += 1
+    return target
+
+
+def write_clip(frames: np.ndarray, path: Path, fps: float,
+               audio: AudioTrack | None = None) -> Path:
+    """`frames` (n, H, W, 3) uint8 to `path`: an endlessly looping ``.gif``, or an ``.mp4``
+    (sides padded to even sizes for H.264; `audio` muxed). Written whole or not at all."""
+    path = Path(path)
+    if path.suffix == ".gif":
+        from PIL import Image
+
+        with atomic_write(path) as partial:
+            images = [Image.fromarray(np.asarray(frame)) for frame in frames]
+            images[0].save(partial, format="GIF", save_all=True, append_images=images[1:],
+                           duration=round(1000 / fps), loop=0, optimize=False)
+        return path
+    frames = fit_to_ratio(frames, frames.shape[2] / frames.shape[1])  # even sides
+    height, width = frames.shape[1:3]
+    with VideoWriter(path, size=(width, height), fps=fps, audio=audio) as writer:
+        for first in range(0, len(frames), 64):
+            writer.write(np.ascontiguousarray(frames[first:first + 64]))
+    return path

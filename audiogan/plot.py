@@ -14,7 +14,7 @@ import numpy as np
 
 from audiogan import audio, mapping
 from audiogan.config import resolve_config
-from audiogan.errors import ConfigError
+from audiogan.errors import ConfigError, MissingPackageError
 from audiogan.types import Features
 
 __all__ = ["plot_analysis", "waveform_envelope"]
@@ -46,8 +46,8 @@ def plot_analysis(info: audio.AudioInfo, features: Features, target: str | Path,
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
-        raise ConfigError('--plot needs matplotlib: pip install "audiogan[plot]"') from None
-    config = resolve_config(preset)
+        raise MissingPackageError("--plot", "matplotlib", extra="plot") from None
+    config = resolve_config(preset, hardware=False)  # the mapping only: no device, no torch
     target = Path(target).expanduser()
     if not target.parent.is_dir():
         raise ConfigError(f"--plot {target}: folder {target.parent} does not exist")

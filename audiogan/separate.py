@@ -11,9 +11,11 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+from audiogan import ffmpeg
 from audiogan.cache import cache_dir
-from audiogan.config import STEM_NAMES
-from audiogan.errors import ConfigError
+from audiogan.errors import AudioLoadError, MissingPackageError, ModelLoadError
+from audiogan.files import atomic_write
+from audiogan.stems import STEM_NAMES
 
 __all__ = ["separate_stems", "MODEL"]
 
@@ -21,11 +23,8 @@ MODEL = "htdemucs"
 
 
 def _digest(song: Path) -> str:
-    digest = hashlib.sha256()
     with open(song, "rb") as stream:
-        while chunk := stream.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()[:24]
+        return hashlib.file_digest(stream, "sha256").hexdigest()[:24]
 
 
 def separate_stems(song: str | Path, *, device: str = "cpu") -> dict[str, Path]:
@@ -40,23 +39,21 @@ def separate_stems(song: str | Path, *, device: str = "cpu") -> dict[str, Path]:
         from demucs.apply import apply_model
         from demucs.pretrained import get_model
     except ImportError:
-        raise ConfigError('--separate needs demucs: pip install "audiogan[stems]", or give '
-                          "the stems yourself with --stem drums=PATH --stem bass=PATH "
-                          "--stem other=PATH") from None
+        raise MissingPackageError("--separate", "demucs", extra="stems",
+                                  hint=", or give the stems yourself with --stem drums=PATH "
+                                  "--stem bass=PATH --stem other=PATH") from None
     try:
         model = get_model(MODEL)
     except Exception as exc:  # demucs reports a failed download in many ways
-        raise ConfigError(f"demucs could not load its {MODEL} weights ({type(exc).__name__}: "
-                          f"{str(exc).splitlines()[0] if str(exc) else 'no detail'}); they "
-                          "download once from the internet, or give the stems yourself with "
-                          "--stem NAME=PATH") from None
-    from audiogan.audio import probe, stream_mono
-
-    info = probe(song)
+        raise ModelLoadError(f"demucs could not load its {MODEL} weights "
+                             f"({type(exc).__name__}: "
+                             f"{str(exc).splitlines()[0] if str(exc) else 'no detail'}); they "
+                             "download once from the internet, or give the stems yourself "
+                             "with --stem NAME=PATH") from None
     import numpy as np
 
     # demucs wants its own rate, stereo; the whole song at once (separation is not streamed)
-    mono = np.concatenate(list(stream_mono(info, sample_rate=model.samplerate)))
+    mono = _decode_mono(song, model.samplerate)
     wav = torch.from_numpy(np.stack([mono, mono]))[None]
     with torch.inference_mode():
         sources = apply_model(model, wav, device=device, progress=False)[0]
@@ -70,17 +67,27 @@ def separate_stems(song: str | Path, *, device: str = "cpu") -> dict[str, Path]:
     return paths
 
 
-def _write_wav(path: Path, signal, sample_rate: int) -> None:
-    """Mono 16-bit wav, written under a temporary name and renamed when complete."""
-    import wave
-
+def _decode_mono(song: Path, sample_rate: int):
+    """The whole of `song` as mono float32 at `sample_rate` (the samples `audio.stream_mono`
+    gives, decoded here so that this stage does not lean on the audio stage)."""
     import numpy as np
 
+    result = ffmpeg.run(["-nostdin", "-v", "error", "-i", str(song), "-map", "0:a:0", "-vn",
+                         "-ac", "1", "-ar", str(sample_rate), "-f", "f32le", "pipe:1"],
+                        capture_output=True)
+    if result.returncode != 0:
+        reason = ffmpeg.last_line(result.stderr, f"exit {result.returncode}")
+        raise AudioLoadError(f"{song} could not be decoded ({reason}); re-export it")
+    return np.frombuffer(result.stdout, dtype=np.float32)
+
+
+def _write_wav(path: Path, signal, sample_rate: int) -> None:
+    """Mono 16-bit wav, written under a temporary name and renamed when complete."""
+    import numpy as np
+    import soundfile
+
+    # scaled here rather than by libsndfile, whose float -> PCM_16 rounding differs by up
+    # to 2 LSB from the truncation the cached stems were always written with
     pcm = (np.clip(signal, -1.0, 1.0) * 32767).astype("<i2")
-    temporary = path.with_name(f".{path.name}.part")
-    with wave.open(str(temporary), "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(2)
-        out.setframerate(sample_rate)
-        out.writeframes(pcm.tobytes())
-    temporary.replace(path)
+    with atomic_write(path) as partial:
+        soundfile.write(partial, pcm, sample_rate, subtype="PCM_16", format="WAV")

@@ -13,15 +13,17 @@ A stem that is not given leaves that part to the mix.
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 import numpy as np
 
+from audiogan.errors import ConfigError
 from audiogan.types import Features
 
-__all__ = ["combine", "ROUTES"]
+__all__ = ["STEM_NAMES", "combine"]
 
-ROUTES = {"drums": "onset", "bass": "loudness_db", "other": "chroma"}
-"""Which feature each stem provides."""
+STEM_NAMES = ("drums", "bass", "other")
+"""The stems audiogan routes (`combine`) and separates (`audiogan.separate`)."""
 
 
 def _fit(values: np.ndarray, n: int, fill: float) -> np.ndarray:
@@ -35,13 +37,15 @@ def _fit(values: np.ndarray, n: int, fill: float) -> np.ndarray:
 def combine(mix: Features, *, drums: Features | None = None, bass: Features | None = None,
             other: Features | None = None) -> Features:
     """The mix's features with the onset of `drums`, the loudness of `bass` and the chroma
-    of `other` (each optional; stems shorter or longer than the mix are padded or cut)."""
+    of `other` (each optional; stems shorter or longer than the mix are padded or cut).
+
+    Raises `ConfigError` for a stem analysed at another frame rate than the mix."""
     for name, stem in (("drums", drums), ("bass", bass), ("other", other)):
         if stem is not None and abs(stem.fps - mix.fps) > 1e-9:
-            raise ValueError(f"the {name} stem was analysed at {stem.fps} fps, the mix at "
+            raise ConfigError(f"the {name} stem was analysed at {stem.fps} fps, the mix at "
                              f"{mix.fps}")
     n = mix.n_frames
-    changes = {}
+    changes: dict[str, Any] = {}
     if drums is not None:
         onset = drums.onset
         # rescale so that 1.0 is a strong drum hit on the mix's beats

@@ -34,7 +34,12 @@ class Sections:
 
 
 def _segment_means(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
-    """Mean of `values` rows between consecutive `edges` (indices), shape (len(edges)-1, d)."""
+    """Mean of `values` rows between consecutive `edges` (indices), shape (len(edges)-1, d).
+
+    Kept by hand rather than ``librosa.util.sync``: sync is faster (0.6 ms against 2.6 ms for
+    4 min of 20 features, equal results) but it de-duplicates the edges, so bars clipped at
+    the song's end vanish and the feature groups no longer line up bar by bar.
+    """
     values = values.reshape(len(values), -1).astype(np.float64)
     cumulative = np.concatenate([np.zeros((1, values.shape[1])), np.cumsum(values, axis=0)])
     edges = np.clip(edges, 0, len(values))

@@ -22,7 +22,7 @@ import math
 import re
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -83,18 +83,20 @@ def read_beats(path: str | Path) -> BeatGrid:
     first_cells = split(lines[0][1])
     if _number(first_cells[0]) is None:  # a header
         names = [cell.strip().lower().replace(" ", "_").strip('"') for cell in first_cells]
-        time_column = next((i for i, name in enumerate(names)
-                            if name in _TIME_NAMES or name.startswith("time")),
-                           0 if len(names) == 1 else None)
-        if time_column is None:
+        named_column = next((i for i, name in enumerate(names)
+                             if name in _TIME_NAMES or name.startswith("time")),
+                            0 if len(names) == 1 else None)
+        if named_column is None:
             raise ConfigError(f"{path} line {lines[0][0]}: no time column in the header "
                               f"{lines[0][1].strip()!r}; name one 'time'")
+        time_column = named_column
         downbeat_column = next((i for i, name in enumerate(names)
                                 if name in _DOWNBEAT_NAMES and i != time_column), None)
         lines = lines[1:]
     elif len(first_cells) > 1:
         downbeat_column = 1
-    times, marks = [], []
+    times: list[float] = []
+    marks: list[bool | int] = []
     for number, line in lines:
         cells = split(line)
         if time_column >= len(cells):
@@ -135,14 +137,17 @@ def read_beats(path: str | Path) -> BeatGrid:
 
 def user_grid(features: Features, *, bpm: float | None = None,
               beat_offset: float | None = None, beats_file: str | Path | None = None,
-              start_s: float = 0.0) -> BeatGrid | None:
-    """The grid the user asked for, or None to keep the analysis'. Times in the files and
+              beats: BeatGrid | None = None, start_s: float = 0.0) -> BeatGrid | None:
+    """The grid the user asked for, or None to keep the analysis'. `beats` is a beats file
+    already read (`read_beats`), else `beats_file` is read. Times in the files and
     `beat_offset` count from the start of the song; `start_s` is where the analysed excerpt
     begins."""
     duration = features.duration_s
     meter = features.meter or 4
-    if beats_file is not None:
-        grid = read_beats(beats_file)
+    if beats is None and beats_file is not None:
+        beats = read_beats(beats_file)
+    if beats is not None:
+        grid = beats
         keep = (grid.beats_s >= start_s) & (grid.beats_s < start_s + duration)
         down = grid.downbeats_s[(grid.downbeats_s >= start_s)
                                 & (grid.downbeats_s < start_s + duration)]
@@ -162,11 +167,11 @@ def user_grid(features: Features, *, bpm: float | None = None,
     if beat_offset is None:
         # the phase that puts the strict grid closest to the analysed beats
         period = 60.0 / bpm
-        beats = features.beats_s
-        if len(beats):
-            phases = np.exp(2j * np.pi * beats / period)
+        heard = features.beats_s
+        if len(heard):
+            phases = np.exp(2j * np.pi * heard / period)
             beat_offset = float(np.angle(phases.mean()) / (2 * np.pi) * period) % period
-            reference = features.downbeats_s[0] if len(features.downbeats_s) else beats[0]
+            reference = features.downbeats_s[0] if len(features.downbeats_s) else heard[0]
             beat_offset += round((reference - beat_offset) / period) * period
         else:
             beat_offset = 0.0
@@ -282,10 +287,11 @@ def resolve_cues(cues: list[Cue], features: Features, *, start_s: float = 0.0) -
                                   f"last bar ({len(downbeats)})")
             time_s = float(downbeats[cue.bar - 1])
         else:
+            assert cue.time_s is not None  # read_cues gives each cue a bar or a time
             time_s = float(cue.time_s) - start_s
             if time_s >= features.duration_s:
                 raise ConfigError(f"{cue.source} line {cue.line}: time {cue.time_s:g} is past "
                                   f"the end of the audio ({start_s + features.duration_s:.1f} "
                                   "s)")
         resolved.append(dataclasses.replace(cue, time_s=max(time_s, 0.0), bar=None))
-    return sorted(resolved, key=lambda cue: cue.time_s)
+    return sorted(resolved, key=lambda cue: cast(float, cue.time_s))  # all set above

@@ -106,8 +106,6 @@ class Trajectory:
     truncation : float
         BigGAN truncation in (0, 1] of the render (of frames `frame_truncation` leaves
         unset).
-    fps : float
-        Frame rate of the trajectory.
     frame_truncation : ndarray, shape (T,), optional
         A truncation per frame, where cues change it from section to section.
     """
@@ -116,7 +114,6 @@ class Trajectory:
     class_ids: np.ndarray
     class_weights: np.ndarray
     truncation: float
-    fps: float
     frame_truncation: np.ndarray | None = None
 
     @property

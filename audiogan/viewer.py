@@ -22,11 +22,11 @@ from pathlib import Path
 
 import numpy as np
 
-from audiogan.errors import ConfigError, DisplayError
+from audiogan.config import DEFAULT_FPS
+from audiogan.errors import ConfigError, DisplayError, MissingPackageError
 
 __all__ = ["ViewStats", "load_frames", "view"]
 
-DEFAULT_FPS = 30.0
 HASH_NAME = "last_hash.txt"
 
 
@@ -122,7 +122,7 @@ def _import_pygame():
     try:
         import pygame
     except ImportError:
-        raise DisplayError("the viewer needs pygame: pip install 'audiogan[view]'") from None
+        raise MissingPackageError("the viewer", "pygame", extra="view") from None
     return pygame
 
 
@@ -227,5 +227,6 @@ def _play(pygame, source, frames, file_fps, last_signature, fps, scale, seconds,
             time.sleep(delay)
         else:
             next_time = time.perf_counter()  # fell behind: do not rush to catch up
-        if seconds is not None and time.perf_counter() - started >= seconds:
+        # (a microsecond early counts: n additions of 1/rate fall short of n/rate)
+        if seconds is not None and time.perf_counter() - started >= seconds - 1e-6:
             return stats

@@ -65,7 +65,7 @@ import numpy as np  # noqa: E402
 import soundfile  # noqa: E402
 
 from audiogan.analysis import analyze  # noqa: E402
-from tests.bandsynth import SONGS, band_song  # noqa: E402
+from audiogan.testing import SONGS, band_song  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import beat_data  # noqa: E402

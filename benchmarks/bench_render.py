@@ -36,8 +36,8 @@ import numpy as np
 import torch
 
 import audiogan
-from audiogan.config import MappingConfig
-from audiogan.generate import _cpu_has_bfloat16, generate_frames
+from audiogan.config import MappingConfig, cpu_has_bfloat16
+from audiogan.generate import generate_frames
 from audiogan.mapping import map_features
 from audiogan.model import load_biggan, make_random_checkpoint
 from audiogan.pipeline import analyze_song
@@ -106,7 +106,7 @@ def compare(seconds: float, work: Path, weights: Path) -> list[dict]:
     song = band_track(work / f"band_{seconds:g}.wav", seconds)
     rows = []
     names = ["audiogan", "baseline"]
-    if _cpu_has_bfloat16():
+    if cpu_has_bfloat16():
         names.insert(1, "audiogan-bf16")
     for name in names:
         gc.collect()
@@ -152,7 +152,7 @@ def speed_table(work: Path, repeats: int) -> list[tuple]:
             probe = map_features(_still_features(8), CLASSES, MappingConfig(), seed=1)
             reference = _frames(load_biggan(None, weights), probe, device, torch.float32)
             for dtype in dtypes:
-                if device_name == "cpu" and dtype == torch.bfloat16 and not _cpu_has_bfloat16():
+                if device_name == "cpu" and dtype == torch.bfloat16 and not cpu_has_bfloat16():
                     continue
                 # a fresh float32 model for each dtype: casting one back and forth would
                 # round its weights

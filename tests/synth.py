@@ -1,4 +1,10 @@
-"""Test signals with known answers: click tracks, chords, silence; written as real files."""
+"""Test helpers shared by the test files (which never import each other): signals with known
+answers (click tracks, chords, silence) written as real files, an album of them, hand-made
+`Features`, the CLI run in-process, and readers for the videos it writes.
+
+The band-like songs with known sections live in `audiogan.testing`, which the benchmarks use
+too.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from audiogan.audio import ffmpeg_exe
+from audiogan.ffmpeg import ffmpeg_exe
+from audiogan.types import Features
 
 
 def click_track(bpm: float = 120.0, seconds: float = 8.0, sr: int = 44100, *,
@@ -53,6 +60,29 @@ def write_wav(path: Path, y: np.ndarray, sr: int = 44100) -> Path:
         out.setframerate(sr)
         out.writeframes(pcm.tobytes())
     return path
+
+
+def make_album(folder: Path, seconds: tuple[float, ...] = (2.0, 2.5, 2.0)) -> Path:
+    """`folder` filled with click tracks ``01 track.wav``, ``02 track.wav``, ... at 100, 120
+    and 140 BPM, `seconds` long each."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for n, (bpm, length) in enumerate(zip((100.0, 120.0, 140.0), seconds, strict=False)):
+        y, _ = click_track(bpm, length, first_beat=0.25)
+        write_wav(folder / f"0{n + 1} track.wav", y)
+    return folder
+
+
+def features(n: int = 300, fps: float = 30.0, beats_s=(), onset=None, loudness=None,
+             chroma=None) -> Features:
+    """Hand-made `Features` of `n` frames: silent onsets, -20 dB, flat chroma unless given."""
+    return Features(
+        fps=fps, duration_s=n / fps, sample_rate=22050, tempo_bpm=120.0,
+        beats_s=np.asarray(beats_s, dtype=float),
+        onset=np.zeros(n, np.float32) if onset is None else np.asarray(onset, np.float32),
+        loudness_db=np.full(n, -20.0, np.float32) if loudness is None else loudness,
+        chroma=np.ones((n, 12), np.float32) if chroma is None else chroma,
+        peak_dbfs=-1.0,
+    )
 
 
 def convert(source: Path, target: Path, *extra: str) -> Path:

@@ -9,7 +9,7 @@ import pytest
 
 from audiogan.analysis import analyze
 from audiogan.beats import beat_support, dbn_beats, find_downbeats, grid_from_bpm, tempo_at
-from tests.bandsynth import band_song
+from audiogan.testing import band_song
 
 
 def _f(reference, estimated) -> float:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from audiogan.classes import class_label, parse_classes, search_classes
+from audiogan.classes import class_names, parse_classes, search_classes
 from audiogan.errors import ConfigError
 
 
@@ -12,7 +12,7 @@ def test_ids_names_and_commas():
     assert parse_classes(["goldfish", "acoustic guitar"]) == (1, 402)
     assert parse_classes(["Acoustic_Guitar", "Carassius auratus"]) == (402, 1)
     assert parse_classes([7]) == (7,)
-    assert class_label(398) == "abacus"
+    assert class_names()[398][0] == "abacus"
 
 
 def test_unknown_id_and_name():

@@ -250,6 +250,7 @@ def test_bad_input_from_a_real_shell(tmp_path):
 
 @pytest.mark.parametrize("signal_name", ["SIGINT", "SIGTERM"])
 def test_interrupted_render_leaves_nothing(tmp_path, tiny_weights, signal_name):
+    import contextlib
     import signal
     import time
 
@@ -259,10 +260,18 @@ def test_interrupted_render_leaves_nothing(tmp_path, tiny_weights, signal_name):
     process = subprocess.Popen([sys.executable, "-m", "audiogan", str(song), "--weights",
                                 str(tiny_weights), "--fps", "60", "-o", str(target), "-q"],
                                stderr=subprocess.PIPE, text=True)
+    def encoded_bytes() -> int:
+        total = 0
+        for partial in tmp_path.glob(".long.mp4.*.partial"):
+            with contextlib.suppress(OSError):  # renamed away when the render ends
+                total += partial.stat().st_size
+        return total
+
+    # interrupted once ffmpeg has written frames (the render is then well under way), not
+    # after a guessed time that a fast machine could finish the render in
     deadline = time.time() + 60
-    while not list(tmp_path.glob(".long.mp4.*.partial")) and time.time() < deadline:
+    while encoded_bytes() == 0 and process.poll() is None and time.time() < deadline:
         time.sleep(0.05)
-    time.sleep(0.5)  # well into the frames
     assert process.poll() is None, "the render ended before it could be interrupted"
     process.send_signal(getattr(signal, signal_name))
     _, stderr = process.communicate(timeout=60)

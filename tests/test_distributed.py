@@ -7,13 +7,12 @@ import pytest
 
 from audiogan.album import render_album
 from tests import synth
-from tests.test_album import _make_album
 
 ray = pytest.importorskip("ray")
 
 
 def test_ray_album_with_split_tracks_matches_the_in_process_render(tiny_weights, tmp_path):
-    songs = _make_album(tmp_path / "songs", seconds=(2.0, 3.0))
+    songs = synth.make_album(tmp_path / "songs", seconds=(2.0, 3.0))
     (songs / "03 broken.wav").write_bytes(b"RIFF and nothing else")
     options = dict(weights=tiny_weights, fps=12.0, crf=0, classes=[1, 2], seed=5)
     here = render_album(songs, tmp_path / "here", **options)
@@ -44,7 +43,7 @@ def test_ray_album_with_split_tracks_matches_the_in_process_render(tiny_weights,
 def test_ray_without_ray_installed_says_what_to_install(monkeypatch, tmp_path):
     import builtins
 
-    from audiogan.errors import ConfigError
+    from audiogan.errors import MissingPackageError
 
     real_import = builtins.__import__
 
@@ -54,7 +53,7 @@ def test_ray_without_ray_installed_says_what_to_install(monkeypatch, tmp_path):
         return real_import(name, *args, **kwargs)
 
     monkeypatch.setattr(builtins, "__import__", no_ray)
-    songs = _make_album(tmp_path / "songs", seconds=(2.0,))
-    with pytest.raises(ConfigError, match=r"pip install 'audiogan\[ray\]'"):
+    songs = synth.make_album(tmp_path / "songs", seconds=(2.0,))
+    with pytest.raises(MissingPackageError, match=r'pip install "audiogan\[ray\]"'):
         render_album(songs, tmp_path / "out", ray="auto")
     assert not (tmp_path / "out").exists()

@@ -4,19 +4,19 @@ import numpy as np
 import pytest
 import torch
 
-from audiogan.config import MappingConfig
+from audiogan.config import MappingConfig, resolve_device
 from audiogan.errors import ConfigError
-from audiogan.generate import default_batch_size, generate_frames, pick_device
+from audiogan.generate import default_batch_size, generate_frames
 from audiogan.mapping import map_features
 from audiogan.model import load_biggan
-from tests.test_mapping import _features
+from tests import synth
 
 CPU = torch.device("cpu")
 
 
 @pytest.fixture(scope="module")
 def trajectory():
-    features = _features(20, beats_s=[0.1, 0.4], onset=np.r_[1.0, np.zeros(19)])
+    features = synth.features(20, beats_s=[0.1, 0.4], onset=np.r_[1.0, np.zeros(19)])
     return map_features(features, [1, 2], MappingConfig(), seed=3)
 
 
@@ -60,11 +60,11 @@ def test_frame_range(generator, trajectory, reference):
 
 
 def test_devices():
-    assert pick_device("cpu").type == "cpu"
-    assert pick_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")
+    assert resolve_device("cpu") == "cpu"
+    assert resolve_device("auto") == ("cuda" if torch.cuda.is_available() else "cpu")
     if not torch.cuda.is_available():
         with pytest.raises(ConfigError, match="no CUDA GPU is available here; use --device cpu"):
-            pick_device("cuda")
+            resolve_device("cuda")
     assert default_batch_size(128, torch.device("cpu")) == 2
     assert default_batch_size(512, torch.device("cuda")) == 16
 

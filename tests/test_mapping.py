@@ -28,18 +28,6 @@ def click_features() -> Features:
     return analyze(y, sr=22050, fps=30)
 
 
-def _features(n: int = 300, fps: float = 30.0, beats_s=(), onset=None, loudness=None,
-              chroma=None) -> Features:
-    return Features(
-        fps=fps, duration_s=n / fps, sample_rate=22050, tempo_bpm=120.0,
-        beats_s=np.asarray(beats_s, dtype=float),
-        onset=np.zeros(n, np.float32) if onset is None else np.asarray(onset, np.float32),
-        loudness_db=np.full(n, -20.0, np.float32) if loudness is None else loudness,
-        chroma=np.ones((n, 12), np.float32) if chroma is None else chroma,
-        peak_dbfs=-1.0,
-    )
-
-
 def test_shapes_and_classes(click_features):
     trajectory = map_features(click_features, [398, 402], CONFIG, seed=1)
     assert trajectory.z.shape == (240, 128)
@@ -77,7 +65,7 @@ def test_pulse_decays_before_the_next_beat_and_follows_onset_strength():
     onset = np.zeros(120)
     onset[[30, 45]] = 1.0   # two strong beats
     onset[[60, 75]] = 0.2   # two soft ones
-    envelope, beat_index = beat_pulses(_features(120, beats_s=beats, onset=onset), CONFIG)
+    envelope, beat_index = beat_pulses(synth.features(120, beats_s=beats, onset=onset), CONFIG)
     assert envelope[:30].max() == 0 and beat_index[29] == -1
     assert envelope[30] == pytest.approx(1.0)
     assert envelope[60] == pytest.approx(CONFIG.pulse_floor + (1 - CONFIG.pulse_floor) * 0.2)
@@ -90,11 +78,11 @@ def test_pulse_decays_before_the_next_beat_and_follows_onset_strength():
 
 def test_drift_speed_follows_loudness():
     loud_then_quiet = np.r_[np.full(150, -10.0), np.full(150, -40.0)].astype(np.float32)
-    phase = drift_phase(_features(loudness=loud_then_quiet), CONFIG)
+    phase = drift_phase(synth.features(loudness=loud_then_quiet), CONFIG)
     loud_speed = np.diff(phase[20:130]).mean()
     quiet_speed = np.diff(phase[170:280]).mean()
     assert loud_speed > 3 * quiet_speed > 0
-    steady = drift_phase(_features(), dataclasses.replace(CONFIG, drift_loudness=0.0))
+    steady = drift_phase(synth.features(), dataclasses.replace(CONFIG, drift_loudness=0.0))
     # drift_speed cycles per minute: 300 frames at 30 fps are 10 s
     assert steady[-1] == pytest.approx(CONFIG.drift_speed / 6 * 299 / 300, rel=1e-6)
 
@@ -104,7 +92,7 @@ def test_classes_follow_the_harmony():
     chroma = np.zeros((300, 12), np.float32)
     chroma[:150, [0, 4, 7]] = 1.0
     chroma[150:, [6, 10, 1]] = 1.0
-    weights = class_weights(_features(chroma=chroma), 2, CONFIG)
+    weights = class_weights(synth.features(chroma=chroma), 2, CONFIG)
     assert weights.shape == (300, 2)
     assert weights[:120, 0].min() > 0.7
     assert weights[180:, 1].min() > 0.7
@@ -117,7 +105,7 @@ def test_single_class_is_constant(click_features):
 
 
 def test_silence_drifts_calmly_without_pulses():
-    features = _features(loudness=np.full(300, -100.0, np.float32),
+    features = synth.features(loudness=np.full(300, -100.0, np.float32),
                          chroma=np.zeros((300, 12), np.float32))
     trajectory = map_features(features, [1, 2], CONFIG)
     step = np.linalg.norm(np.diff(trajectory.z, axis=0), axis=1)
@@ -144,7 +132,7 @@ def _structured(n=360, fps=30.0, boundary_s=6.3, labels=("A", "B"), loud_after=-
     loudness[cut // 60 * 60:] = loud_after
     onset[cut // 60 * 60:] = onset_after
     return dataclasses.replace(
-        _features(n, fps, beats_s=beats, onset=onset, loudness=loudness, chroma=chroma),
+        synth.features(n, fps, beats_s=beats, onset=onset, loudness=loudness, chroma=chroma),
         downbeats_s=beats[::4], meter=4,
         sections_s=np.array([[0.0, boundary_s], [boundary_s, n / fps]]),
         section_labels=np.array(labels))
@@ -200,7 +188,7 @@ def test_fills_and_silences_calm_the_motion():
     onset[120:180] = 1.0  # ... and a fill over frames 120-180
     loudness = np.full(n, -10.0, np.float32)
     loudness[270:] = -60.0  # silence at the end
-    features = _features(n, fps, beats_s=beats, onset=onset, loudness=loudness)
+    features = synth.features(n, fps, beats_s=beats, onset=onset, loudness=loudness)
     config = dataclasses.replace(CONFIG, calm=0.8)
     factor = calm_factor(features, config)
     assert factor[30:100].min() == pytest.approx(1.0, abs=0.02)

@@ -10,15 +10,10 @@ import numpy as np
 import pytest
 
 from audiogan import render
-from audiogan.audio import ffmpeg_exe
-from audiogan.encode import (
-    AudioTrack,
-    VideoWriter,
-    concat_segments,
-    probe_video,
-    remove_stale_partials,
-)
+from audiogan.encode import AudioTrack, VideoWriter, concat_segments, probe_video
 from audiogan.errors import EncodeError
+from audiogan.ffmpeg import ffmpeg_exe
+from audiogan.files import remove_stale_partials
 from tests import synth
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 import types
 
@@ -10,12 +11,12 @@ import pytest
 
 from audiogan.analysis import analyze
 from audiogan.config import MappingConfig, resolve_config
-from audiogan.errors import AudioganError, ConfigError
+from audiogan.errors import AudioganError, ConfigError, MissingPackageError, ModelLoadError
 from audiogan.mapping import class_weights, drift_phase
 from audiogan.pipeline import analyze_song
 from audiogan.stems import combine
+from audiogan.testing import Part, render_song
 from tests import synth
-from tests.bandsynth import Part, render_song
 
 
 @pytest.fixture(scope="module")
@@ -69,6 +70,10 @@ def test_combine_routes_and_pads():
     np.testing.assert_allclose(routed.loudness_db[40:], -100.0)  # a short stem goes quiet
     assert routed.chroma.shape == (50, 12) and np.all(routed.chroma == 0.5)
     assert combine(mix) is not mix and np.all(combine(mix).onset == mix.onset)
+    slower = dataclasses.replace(features(50, 2.0), fps=5.0)
+    with pytest.raises(ConfigError, match=r"^the drums stem was analysed at 5.0 fps, the mix "
+                                          r"at 10.0$"):
+        combine(mix, drums=slower)
 
 
 def test_harmony_stem_moves_the_classes(tmp_path):
@@ -99,8 +104,8 @@ def test_separate_says_what_to_install_without_demucs(monkeypatch, song_and_stem
     _, paths = song_and_stems
     monkeypatch.setenv("AUDIOGAN_CACHE", str(tmp_path))
     monkeypatch.setitem(sys.modules, "demucs", None)
-    with pytest.raises(ConfigError, match=r'--separate needs demucs: pip install '
-                                          r'"audiogan\[stems\]"'):
+    with pytest.raises(MissingPackageError,
+                       match=r'--separate needs demucs: pip install "audiogan\[stems\]"'):
         analyze_song(paths["song"], separate=True)
 
 
@@ -119,6 +124,43 @@ def test_separate_says_when_the_weights_cannot_be_had(monkeypatch, song_and_stem
     for name, module in (("demucs", fake), ("demucs.pretrained", pretrained),
                          ("demucs.apply", apply)):
         monkeypatch.setitem(sys.modules, name, module)
-    with pytest.raises(ConfigError, match=r"demucs could not load its htdemucs weights "
-                                          r"\(OSError: Temporary failure"):
+    with pytest.raises(ModelLoadError, match=r"demucs could not load its htdemucs weights "
+                                             r"\(OSError: Temporary failure"):
         analyze_song(paths["song"], separate=True)
+
+
+def test_separate_writes_each_stem_once_and_reuses_it(monkeypatch, song_and_stems, tmp_path):
+    """With a stand-in demucs that returns the song at four gains, each stem file holds the
+    song at its gain (vocals go with other), and a second call does not separate again."""
+    import soundfile
+    import torch
+
+    from audiogan.separate import separate_stems
+
+    _, paths = song_and_stems
+    monkeypatch.setenv("AUDIOGAN_CACHE", str(tmp_path))
+    calls = []
+    model = types.SimpleNamespace(samplerate=22050, sources=["drums", "bass", "other", "vocals"])
+
+    def apply_model(model, wav, device, progress):
+        calls.append(wav.shape)
+        gains = torch.tensor([0.1, 0.2, 0.3, 0.4])[:, None, None]
+        return (wav[0][None] * gains)[None]
+
+    pretrained = types.ModuleType("demucs.pretrained")
+    pretrained.get_model = lambda name: model
+    apply = types.ModuleType("demucs.apply")
+    apply.apply_model = apply_model
+    for name, module in (("demucs", types.ModuleType("demucs")),
+                         ("demucs.pretrained", pretrained), ("demucs.apply", apply)):
+        monkeypatch.setitem(sys.modules, name, module)
+    stems = separate_stems(paths["song"])
+    song, rate = soundfile.read(paths["song"], dtype="float32")
+    assert rate == 22050 and len(calls) == 1 and calls[0] == (1, 2, len(song))
+    for name, gain in (("drums", 0.1), ("bass", 0.2), ("other", 0.7)):
+        signal, stem_rate = soundfile.read(stems[name], dtype="float32")
+        assert stem_rate == 22050 and len(signal) == len(song)
+        np.testing.assert_allclose(signal, gain * song, atol=2 / 32767)
+    assert separate_stems(paths["song"]) == stems and len(calls) == 1
+    assert sorted(p.name for p in stems["drums"].parent.iterdir()) == [
+        "bass.wav", "drums.wav", "other.wav"]

@@ -58,13 +58,41 @@ def test_new_file_takes_over_at_the_end_of_the_loop(tmp_path, headless):
     assert stats.frames_shown == 26
 
 
-def test_plays_at_the_files_fps(tmp_path, headless):
+class FakeClock:
+    """Stands in for the viewer's `time`: the clock moves only when the viewer sleeps, so
+    showing a frame takes no time and the schedule can be checked exactly."""
+
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def perf_counter(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        assert seconds > 0
+        self.now += seconds
+
+
+def test_plays_at_the_files_fps(tmp_path, headless, monkeypatch):
     source = write_loop(tmp_path / "npys", version=1, n=10, fps=40)
-    started = time.perf_counter()
-    stats = view(source, max_loops=3)
-    elapsed = time.perf_counter() - started
+    clock = FakeClock()
+    monkeypatch.setattr("audiogan.viewer.time", clock)
+    shown_at: list[float] = []
+    stats = view(source, max_loops=3, on_frame=lambda index, frame: shown_at.append(clock.now))
     assert stats.frames_shown == 30
-    assert 0.7 < elapsed < 3  # 30 frames at 40 fps: 0.75 s (more on a busy machine)
+    # frame k of the run is shown at k / 40 s: the file's fps, not the default 30
+    np.testing.assert_allclose(np.array(shown_at) - 100.0, np.arange(30) / 40, atol=1e-9)
+    elapsed = clock.now - 100.0
+    assert 0.7 < elapsed < 3  # 30 frames at 40 fps: 0.75 s
+    assert elapsed == pytest.approx(0.75)
+
+
+def test_seconds_stops_on_the_frame_clock(tmp_path, headless, monkeypatch):
+    source = write_loop(tmp_path / "npys", version=1, n=10, fps=20)
+    clock = FakeClock()
+    monkeypatch.setattr("audiogan.viewer.time", clock)
+    stats = view(source, seconds=2.0)
+    assert (stats.frames_shown, stats.loops) == (40, 3)  # 2 s at 20 fps: 4 loops of 10 begun
 
 
 def test_plays_a_video(tmp_path, headless):
@@ -102,9 +130,13 @@ def _viewer(cwd: Path, *args: str, env: dict | None = None) -> subprocess.Popen:
 def test_command_runs_headless_reloads_and_exits_0(tmp_path):
     write_loop(tmp_path / "npys", version=1, n=10, fps=20)
     process = _viewer(tmp_path, "--seconds", "3")
-    time.sleep(1.5)
+    assert process.stderr is not None
+    # the new version lands once the first is playing (not after a guessed start-up time)
+    first_line = process.stderr.readline()
+    assert first_line.startswith("viewer: npys/out.npy, 10 frames at 20 fps"), first_line
     write_loop(tmp_path / "npys", version=2, n=4, fps=20)
     _, stderr = process.communicate(timeout=60)
+    stderr = first_line + stderr
     assert process.returncode == 0, stderr
     assert "new loop from npys/out.npy: 4 frames at 20 fps" in stderr
     # one reload (two if the check fell between the array's rename and its hash file's)

@@ -1,5 +1,8 @@
 """Band-like test songs with known beats, downbeats and sections (numpy only).
 
+Part of the package (not of ``tests/``) so that the tests and the benchmarks both import it
+as ``audiogan.testing``; nothing in audiogan itself imports it.
+
 Drums (kick, snare, hi-hat), a plucked bass on the chord roots and struck chords, built from
 oscillators and seeded noise. The beat grid is exact by construction, so a tracker can be
 scored against it (`benchmarks/bench_beats.py`, `tests/test_beats.py`). The tempo may change
@@ -17,7 +20,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["Part", "Song", "band_song", "render_song", "SONGS"]
+__all__ = ["SONGS", "Part", "Song", "band_song", "render_song"]
 
 SR = 22050
 
