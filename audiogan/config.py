@@ -105,6 +105,10 @@ class RenderConfig:
     cues: Path | None = None
     stems: tuple[tuple[str, Path], ...] = ()
     separate: bool = False
+    beat_tracker: str = "auto"
+    """Who finds the beats: auto, audiogan or beat_this (see `audiogan.beatthis`)."""
+    beat_model: Path | None = None
+    """A Beat This! checkpoint to use instead of the pretrained one."""
     mapping: MappingConfig = field(default_factory=MappingConfig)
 
 
@@ -139,6 +143,7 @@ _RANGES: dict[str, tuple[float, float, bool]] = {
     "beat_offset": (0.0, math.inf, False),
 }
 STEM_NAMES = ("drums", "bass", "other")
+BEAT_TRACKERS = ("auto", "audiogan", "beat_this")
 _ENCODER_SPEEDS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow",
                    "slower", "veryslow")
 
@@ -256,8 +261,13 @@ def _render_from(values: dict[str, Any], where: str) -> dict[str, Any]:
                 raise ConfigError(f"{where}dtype must be auto, float32, float16 or bfloat16, "
                                   f"got {value!r}")
             checked[name] = value
-        elif name in ("beats", "cues"):
+        elif name in ("beats", "cues", "beat_model"):
             checked[name] = Path(value).expanduser()
+        elif name == "beat_tracker":
+            if value not in BEAT_TRACKERS:
+                raise ConfigError(f"{where}beat_tracker must be auto, audiogan or beat_this, "
+                                  f"got {value!r}")
+            checked[name] = value
         elif name == "stems":
             checked[name] = _parse_stems(value, where)
         elif name in ("preview", "analysis_cache", "compile", "separate"):

@@ -27,7 +27,7 @@ class AudioLoadError(AudioganError):
 
 
 class ModelLoadError(AudioganError):
-    """The BigGAN weights cannot be found, downloaded or loaded."""
+    """Model weights (BigGAN's, the beat tracker's) cannot be found, downloaded or loaded."""
 
 
 class EncodeError(AudioganError):
