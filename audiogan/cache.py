@@ -22,7 +22,7 @@ from audiogan.types import Features
 __all__ = ["cache_dir", "analysis_key", "load_features", "save_features"]
 
 # bump when analysis.py changes what it computes, so stale caches are ignored
-ANALYSIS_VERSION = "2"
+ANALYSIS_VERSION = "3"
 
 
 def cache_dir() -> Path:

@@ -39,7 +39,8 @@ SILENT_DBFS = -80.0
 VIDEO_SUFFIXES = (".mp4", ".m4v", ".mov")
 
 Progress = Callable[[str, float, float | None], None]
-"""``progress(stage, done, total)``: stage is "weights", "analysis", "frames" or "encoding"."""
+"""``progress(stage, done, total)``: stage is "weights", "beat model" (downloads), "analysis",
+"frames" or "encoding"."""
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,7 @@ class RenderResult:
     tempo_bpm: float
     beats: int
     device: str
+    beat_tracker: str = "audiogan"
 
     @property
     def achieved_fps(self) -> float:
@@ -123,7 +125,10 @@ def _check_excerpt(info: audio.AudioInfo, start: float, duration: float | None) 
 
 
 def _analyze(info: audio.AudioInfo, config: RenderConfig, fps: float,
-             progress: Progress | None, *, check: bool = True) -> Features:
+             progress: Progress | None, *, check: bool = True,
+             beat: tuple[str, Path | None] = ("audiogan", None)) -> Features:
+    """The analysis of the song (from the cache when it holds it); `beat` is the tracker and
+    checkpoint that `_beat_tracker` chose."""
     total = info.duration_s
     if total is not None:
         total = max(0.0, total - config.start)
@@ -134,15 +139,22 @@ def _analyze(info: audio.AudioInfo, config: RenderConfig, fps: float,
         if progress is not None:
             progress("analysis", seconds, total)
 
+    tracker, checkpoint = beat
+    # a checkpoint is known by its path, size and time: a retrained one is analysed afresh
+    stamp = None
+    if checkpoint is not None:
+        stat = checkpoint.stat()
+        stamp = [str(checkpoint.resolve()), stat.st_size, stat.st_mtime_ns]
     key = cache.analysis_key(info.path, fps=fps, start=config.start, duration=config.duration,
-                             sample_rate=ANALYSIS_SR)
+                             sample_rate=ANALYSIS_SR, beat_tracker=tracker, beat_model=stamp)
     features = cache.load_features(key) if config.analysis_cache else None
     if features is not None:
         report(features.duration_s)
     else:
         blocks = audio.stream_mono(info, sample_rate=ANALYSIS_SR, start=config.start,
                                    duration=config.duration)
-        features = analysis.analyze(blocks, sr=ANALYSIS_SR, fps=fps, progress=report)
+        features = analysis.analyze(blocks, sr=ANALYSIS_SR, fps=fps, progress=report,
+                                    beat_tracker=tracker, beat_model=checkpoint)
         if config.analysis_cache:
             cache.save_features(key, features)
     if not check:
@@ -171,10 +183,30 @@ def _check_timing(config: RenderConfig) -> list[Cue]:
     return timing.read_cues(config.cues) if config.cues is not None else []
 
 
-def _song_features(info: audio.AudioInfo, config: RenderConfig,
-                   progress: Progress | None) -> Features:
-    """The analysis of the song, its stems routed in, the user's grid applied."""
-    features = _analyze(info, config, config.fps, progress)
+def _beat_tracker(config: RenderConfig, progress: Progress | None) -> tuple[str, Path | None]:
+    """The beat tracker and checkpoint to use (see `audiogan.beatthis.resolve_tracker`),
+    with the checkpoint downloaded and loaded once, so that a missing package or a bad
+    checkpoint stops the run before any slow work."""
+    if config.beat_tracker == "audiogan" and config.beat_model is None:
+        return "audiogan", None
+    from audiogan import beatthis
+
+    def report_download(done: int, total: int | None) -> None:
+        if progress is not None:
+            progress("beat model", done, total)
+
+    tracker, checkpoint = beatthis.resolve_tracker(config.beat_tracker, config.beat_model,
+                                                   progress=report_download)
+    if checkpoint is not None:
+        beatthis.load_beat_model(checkpoint)
+    return tracker, checkpoint
+
+
+def _song_features(info: audio.AudioInfo, config: RenderConfig, progress: Progress | None,
+                   beat: tuple[str, Path | None] = ("audiogan", None)) -> Features:
+    """The analysis of the song (its beats by the tracker `beat` names), its stems routed
+    in, the user's grid applied."""
+    features = _analyze(info, config, config.fps, progress, beat=beat)
     stem_paths = dict(config.stems)
     if config.separate and not stem_paths:
         from audiogan.separate import separate_stems
@@ -195,14 +227,16 @@ def analyze_song(song: str | Path, *, fps: float = 30.0, start: float = 0.0,
     """Probe and analyse `song` (or an excerpt of it) at `fps`.
 
     `options` may give the user's timing and stems: ``bpm``, ``beat_offset``, ``beats``
-    (a file), ``stems`` (``{"drums": PATH, ...}``), ``separate``.
+    (a file), ``stems`` (``{"drums": PATH, ...}``), ``separate``; and the beat tracker:
+    ``beat_tracker`` (auto, audiogan or beat_this), ``beat_model`` (a Beat This! checkpoint).
     """
     config = resolve_config(render={"fps": fps, "start": start, "duration": duration,
                                     **options})
     info = audio.probe(song)
     _check_excerpt(info, config.start, config.duration)
     _check_timing(config)
-    return info, _song_features(info, config, progress)
+    beat = _beat_tracker(config, progress)
+    return info, _song_features(info, config, progress, beat)
 
 
 @dataclass(frozen=True, eq=False)
@@ -283,6 +317,7 @@ def _prepare(song: str | Path, output: str | Path | None, *, preset: str | Path 
     target = plan_output(song, output, preview=config.preview, overwrite=overwrite)
     remove_stale_partials(target.parent)  # what a killed render (kill -9) left behind
     written_cues = _check_timing(config)
+    beat = _beat_tracker(config, progress)
     from audiogan import generate as generation
 
     generation.pick_dtype(config.dtype, generation.pick_device(config.device))
@@ -291,7 +326,7 @@ def _prepare(song: str | Path, output: str | Path | None, *, preset: str | Path 
     resolution = _model_resolution(model_name, config.weights)
     if before_analysis is not None:
         before_analysis(model_name, config.weights)
-    features = _song_features(info, config, progress)
+    features = _song_features(info, config, progress, beat)
     cues = timing.resolve_cues(written_cues, features, start_s=config.start)
     trajectory = mapping.map_features(features, config.classes, config.mapping,
                                       seed=config.seed, cues=cues)
@@ -423,6 +458,7 @@ def render_plan(plan: RenderPlan, *, generator=None, split_frames: int | None = 
         fps=plan.config.fps, width=plan.resolution, height=plan.resolution,
         wall_s=time.perf_counter() - started, tempo_bpm=plan.features.tempo_bpm,
         beats=len(plan.features.beats_s), device=str(generation.pick_device(plan.config.device)),
+        beat_tracker=plan.features.beat_tracker,
     )
 
 
@@ -446,7 +482,8 @@ def render(song: str | Path, output: str | Path | None = None, *,
     **options
         Any `RenderConfig` field (classes, model, weights, fps, batch_size, device, dtype,
         compile, seed, start, duration, preview, crf, encoder_speed, analysis_cache; the
-        user's timing bpm, beat_offset, beats, cues; stems, separate) or
+        user's timing bpm, beat_offset, beats, cues; stems, separate; beat_tracker,
+        beat_model) or
         `MappingConfig` field (truncation, pulse_strength, ...); they override the preset.
 
     Example
