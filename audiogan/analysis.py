@@ -1,6 +1,7 @@
 """What the music does, frame by frame: beats and tempo, onset strength, loudness, chroma.
 
-librosa and numpy only. The signal arrives in blocks (see `audiogan.audio.stream_mono`) and
+librosa and numpy only (Beat This!, an optional tracker on torch, is imported only when
+asked for). The signal arrives in blocks (see `audiogan.audio.stream_mono`) and
 is reduced to a few numbers per STFT hop as it comes, so a one-hour song costs no more
 memory than a one-minute one. The per-hop features are then sampled once, in
 `sample_at_frames`, at the video's frame times ``t = i / fps``.
@@ -8,9 +9,11 @@ memory than a one-minute one. The per-hop features are then sampled once, in
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import Any, cast
 
 import librosa
 import numpy as np
@@ -365,6 +368,14 @@ def sample_at_frames(hop: HopFeatures, *, fps: float, tempo_bpm: float,
     )
 
 
+def _keeping(blocks: Iterable[np.ndarray], kept: list[np.ndarray]) -> Iterable[np.ndarray]:
+    """The blocks as they come, each also appended to `kept`."""
+    for block in blocks:
+        block = np.asarray(block, dtype=np.float32)
+        kept.append(block)
+        yield block
+
+
 def analyze(
     blocks: Iterable[np.ndarray],
     *,
@@ -373,13 +384,35 @@ def analyze(
     hop_length: int = 256,
     tempo_range: tuple[float, float] = TEMPO_RANGE,
     progress: Callable[[float], None] | None = None,
+    beat_tracker: str = "audiogan",
+    beat_model: str | Path | None = None,
 ) -> Features:
     """Analyse a mono signal given as blocks (a single array works too) into `Features`
-    sampled at `fps`; the beats keep to `tempo_range` (slowest, fastest BPM)."""
+    sampled at `fps`.
+
+    `beat_tracker` picks who finds the beats: ``audiogan`` (`beat_grid`, keeping to
+    `tempo_range`, the slowest and fastest BPM), ``beat_this`` (Beat This!, on the
+    checkpoint `beat_model` or the pretrained one; needs the optional beat-this package and
+    torch, and holds the whole signal in memory) or ``auto`` (see
+    `audiogan.beatthis.resolve_tracker`).
+    """
     if isinstance(blocks, np.ndarray):
         blocks = [blocks]
+    if beat_tracker != "audiogan":
+        from audiogan import beatthis
+
+        beat_tracker, beat_model = beatthis.resolve_tracker(beat_tracker, beat_model)
+    signal: list[np.ndarray] = []
+    if beat_tracker == "beat_this":
+        blocks = _keeping(blocks, signal)
     hop = hop_features(blocks, sr=sr, hop_length=hop_length, progress=progress)
-    grid = beat_grid(hop, tempo_range=tempo_range)
+    if beat_tracker == "beat_this":
+        y = np.concatenate(signal) if signal else np.zeros(0, dtype=np.float32)
+        # resolve_tracker names a checkpoint whenever it picks beat_this
+        grid = beatthis.beat_grid(y, sr, checkpoint=cast(Path, beat_model))
+    else:
+        grid = beat_grid(hop, tempo_range=tempo_range)
     sections = song_sections(hop, grid.downbeats_s)
-    return sample_at_frames(hop, fps=fps, tempo_bpm=grid.tempo_bpm, beats_s=grid.beats_s,
-                            grid=grid, sections=sections)
+    features = sample_at_frames(hop, fps=fps, tempo_bpm=grid.tempo_bpm, beats_s=grid.beats_s,
+                                grid=grid, sections=sections)
+    return dataclasses.replace(features, beat_tracker=beat_tracker)

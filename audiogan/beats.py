@@ -32,8 +32,10 @@ import numpy as np
 
 __all__ = ["BeatGrid", "track_grid", "tracking_envelope", "beat_activation", "dbn_beats",
            "tapped_beats", "beat_support", "find_downbeats", "tempo_at", "grid_from_bpm",
-           "TEMPO_RANGE", "LOW_CONFIDENCE"]
+           "BEAT_TRACKERS", "TEMPO_RANGE", "LOW_CONFIDENCE"]
 
+BEAT_TRACKERS = ("auto", "audiogan", "beat_this")
+"""Who may find the beats: audiogan's own tracker, Beat This! (`audiogan.beatthis`), or auto."""
 TEMPO_RANGE = (55.0, 215.0)
 """Slowest and fastest beat (BPM) the tracker considers unless told otherwise."""
 LOW_CONFIDENCE = 0.5

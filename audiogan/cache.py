@@ -17,20 +17,13 @@ from typing import Any
 
 import numpy as np
 
+from audiogan.files import cache_dir
 from audiogan.types import Features
 
 __all__ = ["cache_dir", "analysis_key", "load_features", "save_features"]
 
 # bump when analysis.py changes what it computes, so stale caches are ignored
-ANALYSIS_VERSION = "2"
-
-
-def cache_dir() -> Path:
-    """$AUDIOGAN_CACHE, else $XDG_CACHE_HOME/audiogan, else ~/.cache/audiogan."""
-    if os.environ.get("AUDIOGAN_CACHE"):
-        return Path(os.environ["AUDIOGAN_CACHE"]).expanduser()
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "audiogan"
+ANALYSIS_VERSION = "4"
 
 
 def analysis_key(song: Path, **settings: Any) -> str:

@@ -91,6 +91,7 @@ class _Reporter:
     """Turns the pipeline's ``progress(stage, done, total)`` calls into rich bars."""
 
     LABELS = {"weights": ("downloading weights", "B"), "analysis": ("analysing audio", "s"),
+              "beat model": ("downloading beat model", "B"),
               "frames": ("generating frames", "frames"), "encoding": ("encoding", "frames")}
 
     def __init__(self, enabled: bool):
@@ -150,6 +151,13 @@ _BEAT_OFFSET = typer.Option("--beat-offset", help="Time (s) of a bar's first bea
 _BEATS = typer.Option("--beats", help="Beat times from a file: one time in seconds a line, or "
                       "a CSV with a time and a downbeat column (as DAWs export).",
                       show_default=False)
+_BEAT_TRACKER = typer.Option(
+    "--beat-tracker", help="Who finds the beats: audiogan (its own tracker), beat_this (Beat "
+    'This!, pip install "audiogan[beats]"; its checkpoint downloads once) or auto (beat_this '
+    "when it and a checkpoint are here, else audiogan) [default: auto].", show_default=False)
+_BEAT_MODEL = typer.Option(
+    "--beat-model", help="A Beat This! checkpoint (.ckpt) to use instead of the pretrained "
+    "one (implies --beat-tracker beat_this).", show_default=False)
 _STEM = typer.Option("--stem", metavar="NAME=PATH", show_default=False,
                      help="A stem of the song: drums=PATH drives the pulses, bass=PATH the "
                      "drift, other=PATH the class morph (repeatable).")
@@ -232,6 +240,8 @@ def render_command(
         "from a time or a bar number (see the README).", show_default=False)] = None,
     stem: Annotated[list[str] | None, _STEM] = None,
     separate: Annotated[bool, _SEPARATE] = False,
+    beat_tracker: Annotated[str | None, _BEAT_TRACKER] = None,
+    beat_model: Annotated[Path | None, _BEAT_MODEL] = None,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an existing output.")
                          ] = False,
     split_frames: Annotated[int | None, typer.Option(
@@ -248,7 +258,8 @@ def render_command(
                        weights=weights, fps=fps, seed=seed, start=start, duration=duration,
                        truncation=truncation, batch_size=batch_size, device=device,
                        dtype=dtype, encoders=encoders, bpm=bpm, beat_offset=beat_offset,
-                       beats=beats, cues=cues, stems=stem or None, separate=separate or None)
+                       beats=beats, cues=cues, stems=stem or None, separate=separate or None,
+                       beat_tracker=beat_tracker, beat_model=beat_model)
     config = resolve_config(preset, **options)
     with _Reporter(enabled=not quiet) as reporter:
         result = render(song, output, config=config, overwrite=overwrite, progress=reporter,
@@ -257,7 +268,8 @@ def render_command(
         err.print(f"[green]done[/green]: {result.output}")
         err.print(f"  {result.duration_s:.2f} s of music, {result.frames} frames at "
                   f"{result.fps:g} fps, {result.width}x{result.height}, "
-                  f"{result.tempo_bpm:.0f} BPM ({result.beats} beats), on {result.device}")
+                  f"{result.tempo_bpm:.0f} BPM ({result.beats} beats, {result.beat_tracker} "
+                  f"tracker), on {result.device}")
         err.print(f"  {result.wall_s:.1f} s wall time: {result.achieved_fps:.1f} frames/s, "
                   f"{result.minutes_per_minute:.2f} min per minute of music")
 
@@ -356,6 +368,8 @@ def batch_command(
     compile_model: Annotated[bool, _COMPILE] = False,
     encoders: Annotated[int | None, _ENCODERS] = None,
     no_cache: Annotated[bool, _NO_CACHE] = False,
+    beat_tracker: Annotated[str | None, _BEAT_TRACKER] = None,
+    beat_model: Annotated[Path | None, _BEAT_MODEL] = None,
     set_: Annotated[list[str] | None, _SET] = None,
     quiet: Annotated[bool, _QUIET] = False,
 ) -> None:
@@ -366,7 +380,8 @@ def batch_command(
     options = _options(set_, classes, compile_model, no_cache, preview, model=model,
                        weights=weights, fps=fps, start=start, duration=duration,
                        truncation=truncation, batch_size=batch_size, device=device,
-                       dtype=dtype, encoders=encoders)
+                       dtype=dtype, encoders=encoders, beat_tracker=beat_tracker,
+                       beat_model=beat_model)
     with _AlbumReporter(enabled=not quiet) as reporter:
         results = render_album(album_dir, output, preset=preset, seed=seed,
                                album_toml=album_toml, ray=ray, split_frames=split_frames,
@@ -410,6 +425,8 @@ def analyze_command(
     beats: Annotated[Path | None, _BEATS] = None,
     stem: Annotated[list[str] | None, _STEM] = None,
     separate: Annotated[bool, _SEPARATE] = False,
+    beat_tracker: Annotated[str | None, _BEAT_TRACKER] = None,
+    beat_model: Annotated[Path | None, _BEAT_MODEL] = None,
     plot: Annotated[Path | None, typer.Option(
         "--plot", help="Draw the analysis and the mapping curves into this PNG "
         '(needs matplotlib: pip install "audiogan[plot]").', show_default=False)] = None,
@@ -422,7 +439,8 @@ def analyze_command(
     if plot is not None and plot.suffix.lower() != ".png":
         raise ConfigError(f"--plot {plot}: the picture is a PNG; name it *.png")
     options = {"bpm": bpm, "beat_offset": beat_offset, "beats": beats, "stems": stem or None,
-               "separate": separate or None}
+               "separate": separate or None, "beat_tracker": beat_tracker,
+               "beat_model": beat_model}
     with _Reporter(enabled=not as_json) as reporter:
         info, features = analyze_song(song, fps=fps, start=start, duration=duration,
                                       progress=reporter, **options)
@@ -438,6 +456,7 @@ def analyze_command(
         "sample_rate": info.sample_rate,
         "channels": info.channels,
         "tempo_bpm": round(features.tempo_bpm, 2),
+        "beat_tracker": features.beat_tracker,
         "beats_s": [round(float(b), 4) for b in features.beats_s],
         "fps": features.fps,
         "n_frames": features.n_frames,
@@ -457,7 +476,8 @@ def analyze_command(
     out.print(f"{info.path.name}: {features.duration_s:.2f} s, {info.sample_rate} Hz, "
               f"{info.channels} channel(s)")
     out.print(f"  tempo {features.tempo_bpm:.1f} BPM, {len(features.beats_s)} beats"
-              + (f", first at {features.beats_s[0]:.2f} s" if len(features.beats_s) else ""))
+              + (f", first at {features.beats_s[0]:.2f} s" if len(features.beats_s) else "")
+              + f" ({features.beat_tracker} tracker)")
     out.print(f"  peak {features.peak_dbfs:.1f} dBFS, mean loudness "
               f"{report['loudness_db_mean']:.1f} dB")
     if len(features.downbeats_s):

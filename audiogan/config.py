@@ -20,6 +20,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from audiogan.beats import BEAT_TRACKERS, TEMPO_RANGE
 from audiogan.classes import parse_classes
 from audiogan.errors import ConfigError
 from audiogan.stems import STEM_NAMES
@@ -142,6 +143,12 @@ class RenderConfig:
     cues: Path | None = None
     stems: tuple[tuple[str, Path], ...] = ()
     separate: bool = False
+    beat_tracker: str = "auto"
+    """Who finds the beats: auto, audiogan or beat_this (see `audiogan.beatthis`)."""
+    beat_model: Path | None = None
+    """A Beat This! checkpoint to use instead of the pretrained one."""
+    tempo_range: tuple[float, float] = TEMPO_RANGE
+    """Slowest and fastest beat (BPM) audiogan's tracker considers."""
     mapping: MappingConfig = field(default_factory=MappingConfig)
 
 
@@ -418,7 +425,7 @@ _RENDER_NAMES = tuple(f.name for f in fields(RenderConfig) if f.name != "mapping
 _FLOATS = ("fps", "start", "duration", "bpm", "beat_offset")
 _INTS = ("batch_size", "seed", "crf", "encoders")
 _FLAGS = ("preview", "analysis_cache", "compile", "separate")
-_PATHS = ("weights", "beats", "cues")
+_PATHS = ("weights", "beats", "cues", "beat_model")
 
 
 def _mapping_from(values: dict[str, Any], where: str) -> dict[str, Any]:
@@ -447,6 +454,13 @@ def _render_value(name: str, value: Any, where: str) -> Any:
         return _check_device(value, where)
     if name == "dtype":
         return _check_dtype(value, where)
+    if name == "tempo_range":
+        return check_tempo_range(value, where)
+    if name == "beat_tracker":
+        if value not in BEAT_TRACKERS:
+            raise ConfigError(f"{where}beat_tracker must be auto, audiogan or beat_this, "
+                              f"got {value!r}")
+        return value
     if name == "encoder_speed":
         if value not in ENCODER_SPEEDS:
             raise ConfigError(f"{where}encoder_speed must be one of {', '.join(ENCODER_SPEEDS)}")
@@ -469,6 +483,25 @@ def _render_value(name: str, value: Any, where: str) -> Any:
 def _render_from(values: dict[str, Any], where: str) -> dict[str, Any]:
     return {name: _render_value(name, value, where) for name, value in values.items()
             if value is not None}
+
+
+def check_tempo_range(value: Any, where: str = "") -> tuple[float, float]:
+    """``"70:140"``, ``"70-140"`` or a pair of numbers into (slowest, fastest) BPM."""
+    if isinstance(value, str):
+        parts = value.replace("-", ":").split(":")
+    elif isinstance(value, list | tuple):
+        parts = list(value)
+    else:
+        parts = []
+    try:
+        low, high = (float(part) for part in parts)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{where}tempo range {value!r}: write SLOWEST:FASTEST in BPM, "
+                          "e.g. 70:140") from None
+    if not 20 <= low < high <= 400 or high < 1.5 * low:
+        raise ConfigError(f"{where}tempo range {low:g}:{high:g}: give BPM within 20..400, the "
+                          "fastest at least 1.5 times the slowest (e.g. 70:140)")
+    return (low, high)
 
 
 def _parse_stems(value: Any, where: str) -> tuple[tuple[str, Path], ...]:

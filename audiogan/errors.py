@@ -85,7 +85,7 @@ class ResourceError(AudioganError):
 
 
 class ModelLoadError(AudioganError):
-    """The BigGAN weights cannot be found, downloaded or loaded."""
+    """Model weights (BigGAN's, the beat tracker's) cannot be found, downloaded or loaded."""
 
 
 class EncodeError(AudioganError):

@@ -77,3 +77,11 @@ def remove_stale_partials(folder: Path) -> list[Path]:
             entry.unlink(missing_ok=True)
         removed.append(entry)
     return removed
+
+
+def cache_dir() -> Path:
+    """$AUDIOGAN_CACHE, else $XDG_CACHE_HOME/audiogan, else ~/.cache/audiogan."""
+    if os.environ.get("AUDIOGAN_CACHE"):
+        return Path(os.environ["AUDIOGAN_CACHE"]).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "audiogan"

@@ -49,7 +49,8 @@ VIDEO_SUFFIXES = (".mp4", ".m4v", ".mov")
 HASH_NAME = "last_hash.txt"
 
 Progress = Callable[[str, float, float | None], None]
-"""``progress(stage, done, total)``: stage is "weights", "analysis", "frames" or "encoding"."""
+"""``progress(stage, done, total)``: stage is "weights", "beat model" (downloads), "analysis",
+"frames" or "encoding"."""
 
 
 # --- 1. prepare ----------------------------------------------------------------------------
@@ -68,6 +69,7 @@ class RenderResult:
     tempo_bpm: float
     beats: int
     device: str
+    beat_tracker: str = "audiogan"
 
     @property
     def achieved_fps(self) -> float:
@@ -140,7 +142,9 @@ def _read_timing(config: RenderConfig) -> _Timing:
 
 
 def _analyze(info: audio.AudioInfo, config: RenderConfig, progress: Progress | None, *,
-             check: bool = True) -> Features:
+             check: bool = True, beat: tuple[str, Path | None] = ("audiogan", None)) -> Features:
+    """The analysis of the song (from the cache when it holds it); `beat` is the tracker and
+    checkpoint that `_beat_tracker` chose."""
     total = info.duration_s
     if total is not None:
         total = max(0.0, total - config.start)
@@ -151,15 +155,25 @@ def _analyze(info: audio.AudioInfo, config: RenderConfig, progress: Progress | N
         if progress is not None:
             progress("analysis", seconds, total)
 
+    tracker, checkpoint = beat
+    # a checkpoint is known by its path, size and time: a retrained one is analysed afresh
+    stamp = None
+    if checkpoint is not None:
+        stat = checkpoint.stat()
+        stamp = [str(checkpoint.resolve()), stat.st_size, stat.st_mtime_ns]
     key = cache.analysis_key(info.path, fps=config.fps, start=config.start,
-                             duration=config.duration, sample_rate=ANALYSIS_SR)
+                             duration=config.duration, sample_rate=ANALYSIS_SR,
+                             beat_tracker=tracker, beat_model=stamp,
+                             tempo_range=list(config.tempo_range))
     features = cache.load_features(key) if config.analysis_cache else None
     if features is not None:
         report(features.duration_s)
     else:
         blocks = audio.stream_mono(info, sample_rate=ANALYSIS_SR, start=config.start,
                                    duration=config.duration)
-        features = analysis.analyze(blocks, sr=ANALYSIS_SR, fps=config.fps, progress=report)
+        features = analysis.analyze(blocks, sr=ANALYSIS_SR, fps=config.fps, progress=report,
+                                    tempo_range=config.tempo_range, beat_tracker=tracker,
+                                    beat_model=checkpoint)
         if config.analysis_cache:
             cache.save_features(key, features)
     if not check:
@@ -178,10 +192,31 @@ def _analyze(info: audio.AudioInfo, config: RenderConfig, progress: Progress | N
     return features
 
 
+def _beat_tracker(config: RenderConfig, progress: Progress | None) -> tuple[str, Path | None]:
+    """The beat tracker and checkpoint to use (see `audiogan.beatthis.resolve_tracker`),
+    with the checkpoint downloaded and loaded once, so that a missing package or a bad
+    checkpoint stops the run before any slow work."""
+    if config.beat_tracker == "audiogan" and config.beat_model is None:
+        return "audiogan", None
+    from audiogan import beatthis
+
+    def report_download(done: int, total: int | None) -> None:
+        if progress is not None:
+            progress("beat model", done, total)
+
+    tracker, checkpoint = beatthis.resolve_tracker(config.beat_tracker, config.beat_model,
+                                                   progress=report_download)
+    if checkpoint is not None:
+        beatthis.load_beat_model(checkpoint)
+    return tracker, checkpoint
+
+
 def _song_features(info: audio.AudioInfo, config: RenderConfig, user: _Timing,
-                   progress: Progress | None) -> Features:
-    """The analysis of the song, its stems routed in, the user's grid applied."""
-    features = _analyze(info, config, progress)
+                   progress: Progress | None,
+                   beat: tuple[str, Path | None] = ("audiogan", None)) -> Features:
+    """The analysis of the song (its beats by the tracker `beat` names), its stems routed
+    in, the user's grid applied."""
+    features = _analyze(info, config, progress, beat=beat)
     stem_paths = dict(config.stems)
     if config.separate and not stem_paths:
         from audiogan.separate import separate_stems
@@ -202,14 +237,16 @@ def analyze_song(song: str | Path, *, fps: float = DEFAULT_FPS, start: float = 0
     """Probe and analyse `song` (or an excerpt of it) at `fps`.
 
     `options` may give the user's timing and stems: ``bpm``, ``beat_offset``, ``beats``
-    (a file), ``stems`` (``{"drums": PATH, ...}``), ``separate``.
+    (a file), ``stems`` (``{"drums": PATH, ...}``), ``separate``; and the beat tracker:
+    ``beat_tracker`` (auto, audiogan or beat_this), ``beat_model`` (a Beat This! checkpoint).
     """
     config = resolve_config(fps=fps, start=start, duration=duration, hardware=False,
                             **options)
     info = audio.probe(song)
     _check_excerpt(info, config)
     user = _read_timing(config)
-    return info, _song_features(info, config, user, progress)
+    beat = _beat_tracker(config, progress)
+    return info, _song_features(info, config, user, progress, beat)
 
 
 @dataclass(frozen=True, eq=False)
@@ -287,9 +324,10 @@ def _prepare(song: str | Path, output: str | Path | None, config: RenderConfig, 
     target = plan_output(song, output, preview=config.preview, overwrite=overwrite)
     remove_stale_partials(target.parent)  # what a killed render (kill -9) left behind
     user = _read_timing(config)
+    beat = _beat_tracker(config, progress)
     if before_analysis is not None:
         before_analysis(config)
-    features = _song_features(info, config, user, progress)
+    features = _song_features(info, config, user, progress, beat)
     cues = timing.resolve_cues(list(user.cues), features, start_s=config.start)
     trajectory = mapping.map_features(features, config.classes, config.mapping,
                                       seed=config.seed, cues=cues)
@@ -435,7 +473,7 @@ def _result(plan: RenderPlan, size: int, started: float) -> RenderResult:
         output=plan.target, duration_s=plan.features.duration_s, frames=plan.n_frames,
         fps=plan.config.fps, width=size, height=size, wall_s=time.perf_counter() - started,
         tempo_bpm=plan.features.tempo_bpm, beats=len(plan.features.beats_s),
-        device=plan.config.device)
+        device=plan.config.device, beat_tracker=plan.features.beat_tracker)
 
 
 def render_plan(plan: RenderPlan, *, generator=None, split_frames: int | None = None,
@@ -506,7 +544,8 @@ def render(song: str | Path, output: str | Path | None = None, *,
     **options
         Any `RenderConfig` field (classes, model, weights, fps, batch_size, device, dtype,
         compile, seed, start, duration, preview, crf, encoder_speed, analysis_cache; the
-        user's timing bpm, beat_offset, beats, cues; stems, separate) or
+        user's timing bpm, beat_offset, beats, cues; stems, separate; beat_tracker,
+        beat_model) or
         `MappingConfig` field (truncation, pulse_strength, ...); they override the preset.
     split_frames : int, optional
         Make the video as this many frame-range segments joined at the end (the same

@@ -56,6 +56,8 @@ class Features:
         their boundaries fall on bar lines.
     section_labels : ndarray, shape (S,), str
         A letter per section; sections that sound alike share it.
+    beat_tracker : str
+        Which tracker found the beats: ``audiogan`` (its own) or ``beat_this`` (Beat This!).
     """
 
     fps: float
@@ -72,6 +74,7 @@ class Features:
     tempo_curve: np.ndarray = field(default_factory=lambda: np.zeros(0))
     sections_s: np.ndarray = field(default_factory=lambda: np.zeros((0, 2)))
     section_labels: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=str))
+    beat_tracker: str = "audiogan"
 
     @property
     def n_frames(self) -> int:

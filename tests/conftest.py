@@ -33,8 +33,11 @@ def pytest_runtest_setup(item):
 
 @pytest.fixture(autouse=True, scope="session")
 def _private_cache(tmp_path_factory):
-    """Analyses and weights cached by the tests go to a scratch folder, not ~/.cache."""
+    """Analyses and weights cached by the tests go to a scratch folder, not ~/.cache (and
+    torch's hub cache too, where beat_this keeps its checkpoint, so that no checkpoint on
+    this machine changes what ``--beat-tracker auto`` picks)."""
     os.environ["AUDIOGAN_CACHE"] = str(tmp_path_factory.mktemp("cache"))
+    os.environ["TORCH_HOME"] = str(tmp_path_factory.mktemp("torch"))
 
 
 @pytest.fixture(scope="session")

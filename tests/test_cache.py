@@ -30,7 +30,9 @@ def test_cached_features_equal_fresh_ones(clicks_120, tmp_path, monkeypatch):
     monkeypatch.setenv("AUDIOGAN_CACHE", str(tmp_path))
     song, _ = clicks_120
     _, fresh = analyze_song(song)
-    key = cache.analysis_key(song, fps=30.0, start=0.0, duration=None, sample_rate=22050)
+    key = cache.analysis_key(song, fps=30.0, start=0.0, duration=None, sample_rate=22050,
+                             beat_tracker="audiogan", beat_model=None,
+                             tempo_range=[55.0, 215.0])
     loaded = cache.load_features(key)
     assert loaded is not None
     for field in dataclasses.fields(fresh):
