@@ -349,9 +349,13 @@ def sample_at_frames(hop: HopFeatures, *, fps: float, tempo_bpm: float,
     peak_dbfs = 20 * np.log10(hop.peak) if hop.peak > 0 else -np.inf
     extra: dict[str, Any] = {}
     if grid is not None:
+        times = np.arange(n_frames) / fps
+        curve = (np.interp(times, grid.beats_s, grid.beat_confidence) if len(grid.beats_s)
+                 else np.zeros(n_frames))
         extra.update(downbeats_s=grid.downbeats_s, meter=grid.meter,
-                     tempo_curve=tempo_at(grid.beats_s, np.arange(n_frames) / fps
-                                          ).astype(np.float32))
+                     tempo_curve=tempo_at(grid.beats_s, times).astype(np.float32),
+                     beat_confidence=float(grid.confidence),
+                     confidence_curve=curve.astype(np.float32))
     if sections is not None:
         extra.update(sections_s=sections.bounds_s, section_labels=sections.labels)
     return Features(

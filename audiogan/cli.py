@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import signal
 import sys
 import time
@@ -155,6 +156,10 @@ _BEAT_TRACKER = typer.Option(
     "--beat-tracker", help="Who finds the beats: audiogan (its own tracker), beat_this (Beat "
     'This!, pip install "audiogan[beats]"; its checkpoint downloads once) or auto (beat_this '
     "when it and a checkpoint are here, else audiogan) [default: auto].", show_default=False)
+_TEMPO_RANGE = typer.Option(
+    "--tempo-range", metavar="SLOW:FAST", help="The slowest and fastest beat (BPM) audiogan's "
+    "tracker may choose, e.g. 70:140 to keep a fast song's beat at half speed, or 120:240 to "
+    "tap along with its eighths [default: 55:215].", show_default=False)
 _BEAT_MODEL = typer.Option(
     "--beat-model", help="A Beat This! checkpoint (.ckpt) to use instead of the pretrained "
     "one (implies --beat-tracker beat_this).", show_default=False)
@@ -242,6 +247,7 @@ def render_command(
     separate: Annotated[bool, _SEPARATE] = False,
     beat_tracker: Annotated[str | None, _BEAT_TRACKER] = None,
     beat_model: Annotated[Path | None, _BEAT_MODEL] = None,
+    tempo_range: Annotated[str | None, _TEMPO_RANGE] = None,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an existing output.")
                          ] = False,
     split_frames: Annotated[int | None, typer.Option(
@@ -259,7 +265,8 @@ def render_command(
                        truncation=truncation, batch_size=batch_size, device=device,
                        dtype=dtype, encoders=encoders, bpm=bpm, beat_offset=beat_offset,
                        beats=beats, cues=cues, stems=stem or None, separate=separate or None,
-                       beat_tracker=beat_tracker, beat_model=beat_model)
+                       beat_tracker=beat_tracker, beat_model=beat_model,
+                       tempo_range=tempo_range)
     config = resolve_config(preset, **options)
     with _Reporter(enabled=not quiet) as reporter:
         result = render(song, output, config=config, overwrite=overwrite, progress=reporter,
@@ -274,16 +281,20 @@ def render_command(
                   f"{result.minutes_per_minute:.2f} min per minute of music")
 
 
-def _tempo_curve(features: Any) -> list[list[float]]:
-    """[time s, BPM] pairs, one per beat: the tempo the grid has there."""
+def _at_beats(features: Any, curve: Any, digits: int) -> list[list[float]]:
+    """[time s, value] pairs of a per-frame `curve`, one per beat."""
     import numpy as np
 
-    curve = features.tempo_curve
     if len(curve) == 0:
         return []
     frames = np.clip(np.round(features.beats_s * features.fps).astype(int), 0, len(curve) - 1)
-    return [[round(float(t), 3), round(float(curve[f]), 2)]
+    return [[round(float(t), 3), round(float(curve[f]), digits)]
             for t, f in zip(features.beats_s, frames, strict=True)]
+
+
+def _tempo_curve(features: Any) -> list[list[float]]:
+    """[time s, BPM] pairs, one per beat: the tempo the grid has there."""
+    return _at_beats(features, features.tempo_curve, 2)
 
 
 class _AlbumReporter:
@@ -370,6 +381,7 @@ def batch_command(
     no_cache: Annotated[bool, _NO_CACHE] = False,
     beat_tracker: Annotated[str | None, _BEAT_TRACKER] = None,
     beat_model: Annotated[Path | None, _BEAT_MODEL] = None,
+    tempo_range: Annotated[str | None, _TEMPO_RANGE] = None,
     set_: Annotated[list[str] | None, _SET] = None,
     quiet: Annotated[bool, _QUIET] = False,
 ) -> None:
@@ -381,7 +393,7 @@ def batch_command(
                        weights=weights, fps=fps, start=start, duration=duration,
                        truncation=truncation, batch_size=batch_size, device=device,
                        dtype=dtype, encoders=encoders, beat_tracker=beat_tracker,
-                       beat_model=beat_model)
+                       beat_model=beat_model, tempo_range=tempo_range)
     with _AlbumReporter(enabled=not quiet) as reporter:
         results = render_album(album_dir, output, preset=preset, seed=seed,
                                album_toml=album_toml, ray=ray, split_frames=split_frames,
@@ -427,6 +439,7 @@ def analyze_command(
     separate: Annotated[bool, _SEPARATE] = False,
     beat_tracker: Annotated[str | None, _BEAT_TRACKER] = None,
     beat_model: Annotated[Path | None, _BEAT_MODEL] = None,
+    tempo_range: Annotated[str | None, _TEMPO_RANGE] = None,
     plot: Annotated[Path | None, typer.Option(
         "--plot", help="Draw the analysis and the mapping curves into this PNG "
         '(needs matplotlib: pip install "audiogan[plot]").', show_default=False)] = None,
@@ -440,7 +453,7 @@ def analyze_command(
         raise ConfigError(f"--plot {plot}: the picture is a PNG; name it *.png")
     options = {"bpm": bpm, "beat_offset": beat_offset, "beats": beats, "stems": stem or None,
                "separate": separate or None, "beat_tracker": beat_tracker,
-               "beat_model": beat_model}
+               "beat_model": beat_model, "tempo_range": tempo_range}
     with _Reporter(enabled=not as_json) as reporter:
         info, features = analyze_song(song, fps=fps, start=start, duration=duration,
                                       progress=reporter, **options)
@@ -457,6 +470,7 @@ def analyze_command(
         "channels": info.channels,
         "tempo_bpm": round(features.tempo_bpm, 2),
         "beat_tracker": features.beat_tracker,
+        "beat_confidence": round(float(features.beat_confidence), 3),
         "beats_s": [round(float(b), 4) for b in features.beats_s],
         "fps": features.fps,
         "n_frames": features.n_frames,
@@ -465,6 +479,7 @@ def analyze_command(
         "meter": features.meter,
         "downbeats_s": [round(float(b), 4) for b in features.downbeats_s],
         "tempo_curve": _tempo_curve(features),
+        "confidence_curve": _at_beats(features, features.frame_confidence, 3),
         "sections": [{"start": round(float(a), 4), "end": round(float(b), 4),
                       "label": str(label)}
                      for (a, b), label in zip(features.sections_s, features.section_labels,
@@ -477,7 +492,8 @@ def analyze_command(
               f"{info.channels} channel(s)")
     out.print(f"  tempo {features.tempo_bpm:.1f} BPM, {len(features.beats_s)} beats"
               + (f", first at {features.beats_s[0]:.2f} s" if len(features.beats_s) else "")
-              + f" ({features.beat_tracker} tracker)")
+              + f" ({features.beat_tracker} tracker, confidence "
+              f"{features.beat_confidence:.2f})")
     out.print(f"  peak {features.peak_dbfs:.1f} dBFS, mean loudness "
               f"{report['loudness_db_mean']:.1f} dB")
     if len(features.downbeats_s):
@@ -739,8 +755,25 @@ def _terminate(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
+class _NoteHandler(logging.Handler):
+    """The library's notes (logger ``audiogan``) as one ``audiogan: note: ...`` line each."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        err.print(f"audiogan: {record.getMessage()}", markup=False, highlight=False,
+                  soft_wrap=True)
+
+
+def _show_notes() -> None:
+    logger = logging.getLogger("audiogan")
+    if not any(isinstance(handler, _NoteHandler) for handler in logger.handlers):
+        logger.addHandler(_NoteHandler())
+        logger.setLevel(logging.WARNING)
+        logger.propagate = False
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: run the command, turn user errors into one line."""
+    _show_notes()
     argv = normalise_argv(sys.argv[1:] if argv is None else argv)
     # Ctrl-C and kill both unwind through the encoder's clean-up; SIGINT too when a shell
     # started us with it ignored (a background job)

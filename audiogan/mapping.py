@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, cast
 import numpy as np
 from scipy.signal import lfilter
 
+from audiogan.beats import LOW_CONFIDENCE
 from audiogan.types import Z_DIM, Cue, Features, Trajectory
 
 if TYPE_CHECKING:
@@ -74,27 +75,61 @@ def _smooth(values: np.ndarray, time_constant_frames: float) -> np.ndarray:
     return backward[::-1].copy()
 
 
+def _onset_peaks(onset: np.ndarray, *, fps: float, threshold: float = 0.5,
+                 spacing_s: float = 0.2) -> np.ndarray:
+    """Frames of the strong onsets, shape (P,): local maxima of `onset` at least `threshold`
+    (1.0 = a strong beat of the song) and `spacing_s` apart, the stronger kept first."""
+    reach = max(1, int(round(spacing_s * fps)))
+    padded = np.pad(onset, reach, mode="constant", constant_values=-np.inf)
+    windows = np.lib.stride_tricks.sliding_window_view(padded, 2 * reach + 1)
+    peaks = np.flatnonzero((onset >= threshold) & (onset >= windows.max(axis=1)))
+    # equal neighbours in a plateau: keep the first
+    return peaks[np.r_[True, np.diff(peaks) > reach]] if len(peaks) else peaks
+
+
 def beat_pulses(features: Features, config: MappingConfig) -> tuple[np.ndarray, np.ndarray]:
-    """The pulse envelope of every frame and the beat each frame belongs to.
+    """The pulse envelope of every frame and the pulse each frame belongs to.
+
+    Pulses start on the beats where the beat grid is sure of itself. Where it is not
+    (its confidence below `audiogan.beats.LOW_CONFIDENCE`: no clear pulse in the music, or
+    a grid the tracker doubts), the grid's pulses fade and the strongest onsets take their
+    place, so the picture still moves with what is heard rather than with a guess.
 
     Returns
     -------
     envelope : ndarray, shape (T,)
-        0 before the first beat; on a beat frame the beat's strength, falling to 0 after
-        `pulse_decay` of the way to the next beat as ``(1 - x / decay) ** pulse_curve``.
+        0 before the first pulse; on a pulse's frame its strength, falling to 0 after
+        `pulse_decay` of the way to the next pulse as ``(1 - x / decay) ** pulse_curve``.
     beat_index : ndarray, shape (T,), int
-        Index of the beat whose pulse the frame shows (-1 before the first beat).
+        Index of the pulse the frame shows (-1 before the first).
     """
     n = features.n_frames
     envelope = np.zeros(n)
     beat_index = np.full(n, -1, dtype=np.int64)
+    if n == 0:
+        return envelope, beat_index
+    onset = np.asarray(features.onset, dtype=np.float64)
+    # how far the grid is trusted at each frame: fully from LOW_CONFIDENCE up
+    trust = np.clip(features.frame_confidence / LOW_CONFIDENCE, 0.0, 1.0)
     beats = features.beat_frames
+    weight = trust[beats]
+    if (trust < 1.0).any():
+        hits = _onset_peaks(onset, fps=features.fps)
+        reach = max(1, int(round(0.1 * features.fps)))
+        if len(beats):  # an onset on a beat of the grid is that beat's pulse already
+            nearest = np.abs(hits[:, None] - beats[None, :]).min(axis=1)
+            hits = hits[nearest > reach]
+        hits = hits[trust[hits] < 1.0]
+        frames = np.concatenate([beats, hits])
+        order = np.argsort(frames, kind="stable")
+        beats, weight = frames[order], np.concatenate([weight, 1.0 - trust[hits]])[order]
+    keep = weight > 0.02
+    beats, weight = beats[keep], weight[keep]
     if len(beats) == 0:
         return envelope, beat_index
-    onset = features.onset
-    # a beat's strength: the strongest onset within one frame of it, relative to a hard hit
+    # a pulse's strength: the strongest onset within one frame of it, relative to a hard hit
     near = np.stack([onset[np.clip(beats + d, 0, n - 1)] for d in (-1, 0, 1)]).max(axis=0)
-    strength = config.pulse_floor + (1 - config.pulse_floor) * np.clip(near, 0.0, 1.0)
+    strength = weight * (config.pulse_floor + (1 - config.pulse_floor) * np.clip(near, 0.0, 1.0))
     if config.downbeat_accent > 0 and len(features.downbeats_s):
         strength = np.where(np.isin(beats, features.downbeat_frames),
                             strength * (1 + config.downbeat_accent), strength)

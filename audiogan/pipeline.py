@@ -16,6 +16,7 @@ in `audiogan.distributed`, tempo mode in `audiogan.synth`):
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import shutil
 import tempfile
@@ -29,6 +30,7 @@ from typing import Any, cast
 import numpy as np
 
 from audiogan import analysis, audio, cache, mapping, stems, tempo, timing
+from audiogan.beats import LOW_CONFIDENCE
 from audiogan.config import DEFAULT_FPS, RenderConfig, TempoConfig, resolve_config
 from audiogan.encode import AudioTrack, ParallelVideoWriter, VideoWriter, concat_segments
 from audiogan.errors import AudioLoadError, ConfigError, ResourceError
@@ -40,6 +42,9 @@ __all__ = ["MIN_DURATION_S", "RenderPlan", "RenderResult", "TempoPlan", "TempoRe
            "join_segment_bytes", "join_segments", "load_generator", "plan_output", "prepare",
            "prepare_tempo", "render", "render_plan", "render_segment", "render_segment_bytes",
            "render_tempo", "timestamped_path", "write_clip"]
+
+log = logging.getLogger("audiogan")
+"""Notes for the user (the CLI prints them as ``audiogan: note: ...`` lines)."""
 
 ANALYSIS_SR = 22050
 MIN_DURATION_S = 1.0
@@ -228,6 +233,11 @@ def _song_features(info: audio.AudioInfo, config: RenderConfig, user: _Timing,
         features = stems.combine(features, **analysed)
     grid = timing.user_grid(features, bpm=config.bpm, beat_offset=config.beat_offset,
                             beats=user.beats, start_s=config.start)
+    if grid is None and features.beat_confidence < LOW_CONFIDENCE:
+        log.warning(f"note: {info.path.name} has no clear beat (beat confidence "
+                    f"{features.beat_confidence:.2f}): the picture follows its strongest "
+                    "onsets; if you know the beat, give --bpm and --beat-offset, or --beats "
+                    "FILE")
     return timing.apply_grid(features, grid)
 
 

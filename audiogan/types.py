@@ -56,6 +56,12 @@ class Features:
         their boundaries fall on bar lines.
     section_labels : ndarray, shape (S,), str
         A letter per section; sections that sound alike share it.
+    beat_confidence : float
+        How sure the beat grid is, in [0, 1] (see `audiogan.beats.BeatGrid.confidence`):
+        1.0 for a grid the user gave, 0.0 without beats.
+    confidence_curve : ndarray, shape (T,)
+        The grid's confidence at each frame (from the beats either side); empty means
+        `beat_confidence` everywhere.
     beat_tracker : str
         Which tracker found the beats: ``audiogan`` (its own) or ``beat_this`` (Beat This!).
     """
@@ -74,12 +80,21 @@ class Features:
     tempo_curve: np.ndarray = field(default_factory=lambda: np.zeros(0))
     sections_s: np.ndarray = field(default_factory=lambda: np.zeros((0, 2)))
     section_labels: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=str))
+    beat_confidence: float = 1.0
+    confidence_curve: np.ndarray = field(default_factory=lambda: np.zeros(0))
     beat_tracker: str = "audiogan"
 
     @property
     def n_frames(self) -> int:
         """Number of video frames, ``round(duration_s * fps)``."""
         return len(self.onset)
+
+    @property
+    def frame_confidence(self) -> np.ndarray:
+        """The grid's confidence at each frame, shape (T,), in [0, 1]."""
+        if len(self.confidence_curve) == self.n_frames:
+            return np.asarray(self.confidence_curve, dtype=np.float64)
+        return np.full(self.n_frames, float(self.beat_confidence))
 
     @property
     def beat_frames(self) -> np.ndarray:

@@ -8,7 +8,14 @@ import numpy as np
 import pytest
 
 from audiogan.analysis import analyze
-from audiogan.beats import beat_support, dbn_beats, find_downbeats, grid_from_bpm, tempo_at
+from audiogan.beats import (
+    LOW_CONFIDENCE,
+    beat_support,
+    dbn_beats,
+    find_downbeats,
+    grid_from_bpm,
+    tempo_at,
+)
 from audiogan.testing import band_song
 
 
@@ -111,3 +118,33 @@ def test_tempo_at_and_a_strict_grid():
     assert 1.3 in np.round(grid.downbeats_s, 6)
     np.testing.assert_allclose(np.diff(grid.downbeats_s), 2.4)
     np.testing.assert_allclose(tempo_at(grid.beats_s, np.array([2.0, 5.0])), 100.0)
+
+
+def _drone(seconds: float = 20.0, sr: int = 22050, seed: int = 1) -> np.ndarray:
+    """Sustained chords swelling slowly: harmony, loudness, and no beat at all."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(seconds * sr)) / sr
+    y = np.zeros_like(t)
+    for hz in (110.0, 164.8, 220.0, 277.2, 329.6):
+        swell = np.interp(t, np.linspace(0, seconds, 6), rng.uniform(0.2, 1.0, 6))
+        y += swell * np.sin(2 * np.pi * hz * t + rng.uniform(0, 2 * np.pi))
+    return (0.1 * y).astype(np.float32)
+
+
+def test_confidence_is_high_on_a_band_and_low_on_a_drone(intro_drop):
+    _, band = intro_drop
+    drone = analyze(_drone(), sr=22050, fps=30)
+    assert band.beat_confidence >= 0.8
+    assert drone.beat_confidence < LOW_CONFIDENCE
+    assert drone.confidence_curve.shape == (drone.n_frames,)
+    assert band.confidence_curve.min() >= 0.5
+
+
+def test_tempo_range_chooses_the_metrical_level():
+    song = band_song("steady")  # 120 BPM
+    half = analyze(song.y, sr=song.sr, fps=30, tempo_range=(40.0, 80.0))
+    double = analyze(song.y, sr=song.sr, fps=30, tempo_range=(180.0, 300.0))
+    assert half.tempo_bpm == pytest.approx(60.0, rel=0.03)
+    assert double.tempo_bpm == pytest.approx(240.0, rel=0.03)
+    # the half-speed beats are beats of the song
+    assert _f(song.beats_s, half.beats_s) >= 0.66

@@ -91,3 +91,36 @@ def test_bad_bpm_and_stem_flags(tmp_path, clicks_song):
     assert code == 1 and "unknown stem 'voice': use drums, bass or other" in stderr
     code, _, stderr = run("analyze", str(song), "--plot", str(tmp_path / "a.jpg"))
     assert code == 1 and "name it *.png" in stderr
+
+
+def test_a_beatless_song_says_so_in_one_line(tmp_path):
+    rng = np.random.default_rng(1)
+    sr, seconds = 22050, 12.0
+    t = np.arange(int(seconds * sr)) / sr
+    drone = sum(np.interp(t, np.linspace(0, seconds, 5), rng.uniform(0.2, 1.0, 5))
+                * np.sin(2 * np.pi * hz * t) for hz in (110.0, 164.8, 220.0, 277.2))
+    song = synth.write_wav(tmp_path / "drone.wav", (0.1 * drone).astype(np.float32), sr)
+    code, out, err = run("analyze", str(song), "--json")
+    assert code == 0, err
+    report = json.loads(out)
+    assert report["beat_confidence"] < 0.5
+    notes = [line for line in err.splitlines() if line.startswith("audiogan: note:")]
+    assert notes == [
+        f"audiogan: note: drone.wav has no clear beat (beat confidence "
+        f"{report['beat_confidence']:.2f}): the picture follows its strongest onsets; if you "
+        "know the beat, give --bpm and --beat-offset, or --beats FILE"]
+    # the user's own grid is trusted: no note, full confidence
+    code, out, err = run("analyze", str(song), "--json", "--bpm", "90")
+    assert code == 0 and "note:" not in err
+    assert json.loads(out)["beat_confidence"] == 1.0
+
+
+def test_tempo_range_steers_the_level_and_is_checked(clicks_song):
+    song, _ = clicks_song
+    code, out, err = run("analyze", str(song), "--json", "--tempo-range", "40:80")
+    assert code == 0, err
+    assert json.loads(out)["tempo_bpm"] == pytest.approx(60.0, rel=0.03)
+    code, _, err = run("analyze", str(song), "--tempo-range", "140")
+    assert code == 1
+    assert err.strip() == ("audiogan: error: tempo range '140': write SLOWEST:FASTEST in BPM, "
+                           "e.g. 70:140")

@@ -201,3 +201,28 @@ def test_fills_and_silences_calm_the_motion():
     step_free = np.linalg.norm(np.diff(z_free, axis=0), axis=1)
     assert step_calm[149] < 0.35 * step_free[149]  # the pulse of a beat inside the fill
     assert step_calm[59] == pytest.approx(step_free[59], rel=0.05)  # a normal beat
+
+
+def test_a_doubtful_grid_gives_way_to_the_strong_onsets():
+    # a grid on the half beats (where nothing sounds) and strong hits elsewhere
+    hits = np.array([17, 52, 80, 113, 151, 200, 232, 260])
+    onset = np.zeros(300, np.float32)
+    onset[hits] = 1.0
+    grid = np.arange(8, 300, 30) / 30.0
+    sure = dataclasses.replace(synth.features(beats_s=grid, onset=onset), beat_confidence=1.0)
+    unsure = dataclasses.replace(sure, beat_confidence=0.1)
+    sure_envelope, _ = beat_pulses(sure, CONFIG)
+    unsure_envelope, index = beat_pulses(unsure, CONFIG)
+    pulse_starts = np.flatnonzero(np.diff(np.r_[-2, index]) != 0)
+    # a sure grid pulses on its beats; an unsure one mostly on what is heard
+    assert sure_envelope[hits].max() < sure_envelope[np.round(grid * 30).astype(int)].min()
+    assert set(hits) <= set(pulse_starts)
+    assert unsure_envelope[hits].min() > 3 * unsure_envelope[np.round(grid * 30).astype(int)].max()
+
+
+def test_no_grid_at_all_still_pulses_on_the_hits():
+    onset = np.zeros(300, np.float32)
+    onset[[40, 130, 210]] = 1.0
+    features = dataclasses.replace(synth.features(onset=onset), beat_confidence=0.0)
+    envelope, _ = beat_pulses(features, CONFIG)
+    assert set(np.flatnonzero(np.diff(np.r_[0.0, envelope]) > 0.5)) == {40, 130, 210}
