@@ -27,8 +27,6 @@ from __future__ import annotations
 import functools
 import importlib.util
 import inspect
-import os
-import tempfile
 import urllib.error
 import urllib.request
 from collections.abc import Callable
@@ -39,7 +37,7 @@ import numpy as np
 from audiogan.beats import BEAT_TRACKERS as TRACKERS
 from audiogan.beats import BeatGrid
 from audiogan.errors import ConfigError, ModelLoadError
-from audiogan.files import cache_dir
+from audiogan.files import cache_dir, download
 
 __all__ = ["CHECKPOINT", "CHECKPOINT_URL", "TRACKERS", "beat_grid", "cached_checkpoint",
            "fetch_checkpoint", "installed", "load_beat_model", "make_random_checkpoint",
@@ -93,29 +91,6 @@ def cached_checkpoint() -> Path | None:
     return None
 
 
-def _download(url: str, target: Path, progress: Progress | None) -> None:
-    """Fetch `url` into `target` through a temporary file, so a broken download leaves nothing."""
-    with urllib.request.urlopen(url, timeout=30) as response:
-        total = response.headers.get("Content-Length")
-        total = int(total) if total else None
-        with tempfile.NamedTemporaryFile(dir=target.parent, prefix=f".{target.name}.",
-                                         delete=False) as part:
-            try:
-                done = 0
-                while chunk := response.read(1 << 20):
-                    part.write(chunk)
-                    done += len(chunk)
-                    if progress is not None:
-                        progress(done, total)
-                part.close()
-                _read_checkpoint(Path(part.name), what=f"the download of {url}",
-                                 hint="try again, or use --beat-tracker audiogan")
-                os.replace(part.name, target)
-            except BaseException:
-                Path(part.name).unlink(missing_ok=True)
-                raise
-
-
 def fetch_checkpoint(*, progress: Progress | None = None) -> Path:
     """The pretrained checkpoint, downloaded into audiogan's cache on first use."""
     found = cached_checkpoint()
@@ -129,7 +104,9 @@ def fetch_checkpoint(*, progress: Progress | None = None) -> Path:
                              f"({exc.strerror}); set AUDIOGAN_CACHE to a writable folder"
                              ) from None
     try:
-        _download(CHECKPOINT_URL, target, progress)
+        download(CHECKPOINT_URL, target, progress, check=functools.partial(
+            _read_checkpoint, what=f"the download of {CHECKPOINT_URL}",
+            hint="try again, or use --beat-tracker audiogan"))
     except (urllib.error.URLError, OSError, ValueError) as exc:
         reason = getattr(exc, "reason", exc)
         raise ModelLoadError(

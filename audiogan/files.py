@@ -11,7 +11,9 @@ import contextlib
 import os
 import re
 import shutil
-from collections.abc import Iterator
+import tempfile
+import urllib.request
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 __all__ = ["atomic_write", "remove_stale_partials", "segment_folder", "temporary_path"]
@@ -85,3 +87,30 @@ def cache_dir() -> Path:
         return Path(os.environ["AUDIOGAN_CACHE"]).expanduser()
     base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
     return Path(base) / "audiogan"
+
+
+def download(url: str, target: Path, progress: Callable[[int, int | None], None] | None = None,
+             *, check: Callable[[Path], object] | None = None) -> None:
+    """Fetch `url` into `target` through a hidden temporary file beside it, so that a broken
+    or refused download leaves nothing; `check` may inspect the whole file (and raise)
+    before it takes the target's name. `progress` gets (bytes done, bytes in all or None).
+    """
+    with urllib.request.urlopen(url, timeout=30) as response:
+        total = response.headers.get("Content-Length")
+        size = int(total) if total else None
+        with tempfile.NamedTemporaryFile(dir=target.parent, prefix=f".{target.name}.",
+                                         delete=False) as part:
+            try:
+                done = 0
+                while chunk := response.read(1 << 20):
+                    part.write(chunk)
+                    done += len(chunk)
+                    if progress is not None:
+                        progress(done, size)
+                part.close()
+                if check is not None:
+                    check(Path(part.name))
+                os.replace(part.name, target)
+            except BaseException:
+                Path(part.name).unlink(missing_ok=True)
+                raise

@@ -16,7 +16,6 @@ import logging
 import os
 import shutil
 import socket
-import tempfile
 import urllib.error
 import urllib.request
 from collections.abc import Callable
@@ -35,6 +34,7 @@ from pytorch_pretrained_biggan.model import (
 
 from audiogan.cache import cache_dir
 from audiogan.errors import ConfigError, ModelLoadError
+from audiogan.files import download
 
 __all__ = ["RESOLUTIONS", "fetch_weights", "load_biggan", "make_random_checkpoint"]
 
@@ -45,27 +45,6 @@ _REFERENCE = {128: reference_configs.BigGAN128, 256: reference_configs.BigGAN256
 HUB_MIRRORS = {name: f"huggingface/{name}" for name in RESOLUTIONS}
 
 Progress = Callable[[int, int | None], None]
-
-
-def _download(url: str, target: Path, progress: Progress | None) -> None:
-    """Fetch `url` into `target` through a temporary file, so a broken download leaves nothing."""
-    with urllib.request.urlopen(url, timeout=30) as response:
-        total = response.headers.get("Content-Length")
-        total = int(total) if total else None
-        with tempfile.NamedTemporaryFile(dir=target.parent, prefix=f".{target.name}.",
-                                         delete=False) as part:
-            try:
-                done = 0
-                while chunk := response.read(1 << 20):
-                    part.write(chunk)
-                    done += len(chunk)
-                    if progress is not None:
-                        progress(done, total)
-                part.close()
-                os.replace(part.name, target)
-            except BaseException:
-                Path(part.name).unlink(missing_ok=True)
-                raise
 
 
 def _from_hub(model_name: str, folder: Path) -> None:
@@ -98,8 +77,8 @@ def fetch_weights(model_name: str, *, progress: Progress | None = None) -> Path:
     failures = []
     offline = False
     try:
-        _download(PRETRAINED_CONFIG_ARCHIVE_MAP[model_name], folder / CONFIG_NAME, None)
-        _download(PRETRAINED_MODEL_ARCHIVE_MAP[model_name], folder / WEIGHTS_NAME, progress)
+        download(PRETRAINED_CONFIG_ARCHIVE_MAP[model_name], folder / CONFIG_NAME)
+        download(PRETRAINED_MODEL_ARCHIVE_MAP[model_name], folder / WEIGHTS_NAME, progress)
         return folder
     except (urllib.error.URLError, OSError, ValueError) as exc:
         reason = getattr(exc, "reason", exc)
