@@ -13,9 +13,11 @@ worth is small). The steps:
 3. **the level people tap**: the DBN alone tends to run at double speed over busy eighths.
    The song's global tempo (the tempogram, with librosa's preference around 120 BPM) is a
    second opinion; when the DBN runs at twice, half, 4/3 or 3/4 of it, that tempo is taken.
-   The grid is then the DBN's path within 40 % of the tempo chosen, which follows a ramp
-   but cannot jump an octave midway. A 3:2 disagreement is left to the DBN: that is the tempogram
-   pulling a fast song (160-190 BPM) towards 120. `tempo_range` bounds both;
+   A 3:2 disagreement is left to the DBN: that is the tempogram pulling a fast song
+   (160-190 BPM) towards 120. `tempo_range` bounds both. The grid is then the DBN's path
+   within 40 % of the tempo chosen, which follows a ramp but cannot jump an octave midway;
+   in a shuffle, a grid held by a loud swung off-beat (two thirds into the beat) moves
+   onto the beat;
 4. **confidence**: each envelope alone also gets a DBN path; a beat of the grid is as
    certain as the share of those paths that put a beat there too (Zapata et al. 2012:
    when trackers fed different features agree, they are right);
@@ -239,9 +241,31 @@ def tapped_beats(activation: np.ndarray, *, fps: float, global_bpm: float,
     if global_bpm > 0 and np.min(np.abs(np.log2(tempo / global_bpm) - _OVERRULED)) < tolerance:
         tempo = global_bpm
     lower, upper = max(low, tempo / band), min(high, tempo * band)
-    if lower >= upper:
+    if lower < upper:
+        frames = dbn_beats(activation, fps=fps, min_bpm=lower, max_bpm=upper)
+    return _unswing(frames, activation)
+
+
+def _unswing(frames: np.ndarray, activation: np.ndarray, ratio: float = 2.5) -> np.ndarray:
+    """The grid moved onto the beat where it sits on the swung off-beat.
+
+    In a shuffle each beat is a long-short pair, the off-beat two thirds of the way
+    through, and a loud off-beat (a backbeat hi-hat, a piano's "and") can hold the grid.
+    On the beat, the onsets between beats gather at 2/3; on the off-beat, at 1/3 (the next
+    beat). When the onsets a third of the way on are `ratio` times those two thirds on, and
+    at least a quarter as strong as the grid's own, every beat moves a third of a beat
+    later.
+    """
+    if len(frames) < 8:
         return frames
-    return dbn_beats(activation, fps=fps, min_bpm=lower, max_bpm=upper)
+    gaps = np.diff(frames).astype(np.float64)
+    starts = frames[:-1]
+    at = {k: float(_peak_near(activation, np.round(starts + k * gaps / 3).astype(np.int64),
+                              1).mean()) for k in (0, 1, 2)}
+    if at[1] > ratio * at[2] and at[1] > 0.25 * at[0]:
+        moved = np.round(frames[:-1] + gaps / 3).astype(np.int64)
+        return np.append(moved, min(len(activation) - 1, int(round(frames[-1] + gaps[-1] / 3))))
+    return frames
 
 
 def beat_support(frames: np.ndarray, others: Sequence[np.ndarray], *, fps: float,

@@ -148,3 +148,23 @@ def test_tempo_range_chooses_the_metrical_level():
     assert double.tempo_bpm == pytest.approx(240.0, rel=0.03)
     # the half-speed beats are beats of the song
     assert _f(song.beats_s, half.beats_s) >= 0.66
+
+
+def test_a_shuffle_with_loud_off_beats_is_tapped_on_the_beat():
+    # 120 BPM, each beat a long-short pair: a soft kick on the beat, a louder hit on the
+    # swung "and" two thirds of the way through (where a grid likes to lock)
+    sr, beat = 22050, 0.5
+    y = np.zeros(int(30 * sr), np.float32)
+    rng = np.random.default_rng(5)
+    burst = rng.standard_normal(int(0.03 * sr)) * np.exp(-np.arange(int(0.03 * sr)) / 150)
+    thump = np.sin(2 * np.pi * 60 * np.arange(int(0.12 * sr)) / sr) * np.exp(
+        -np.arange(int(0.12 * sr)) / 800)
+    beats = np.arange(0.25, 29.5, beat)
+    for t in beats:
+        start = int(t * sr)
+        y[start:start + len(thump)] += 0.3 * thump
+        y[start:start + len(burst)] += 0.1 * burst
+        swung = int((t + 2 * beat / 3) * sr)
+        y[swung:swung + len(burst)] += 0.6 * burst
+    features = analyze(y, sr=sr, fps=30)
+    assert _f(beats, features.beats_s) >= 0.95
