@@ -4,11 +4,20 @@ Frames are piped into one ffmpeg process as they are made, from a writer thread 
 encoder works while the generator makes the next batch. The file is written beside its
 target under a hidden temporary name and renamed only when ffmpeg has finished cleanly; an
 error or Ctrl-C deletes it.
+
+What the file holds is set by `VideoSettings`: ffmpeg scales the model's frames to the
+output size (lanczos) and fits them to its aspect (`FITS`), converts them to YUV with the
+BT.709 matrix in tv range and tags the stream so (matrix, primaries, transfer, range), and
+encodes H.264 High with a closed GOP of half the frame rate and 2 B-frames (or ProRes 422
+HQ for an editor), the audio as 48 kHz stereo AAC at 384 kb/s (PCM beside ProRes). The
+scaling happens inside the ffmpeg that encodes, so the model's small frames are what cross
+the pipe and memory does not grow with the output size or the song's length.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import queue
 import re
@@ -26,8 +35,149 @@ from audiogan import ffmpeg
 from audiogan.errors import ConfigError, EncodeError, ResourceError
 from audiogan.files import segment_folder, temporary_path
 
-__all__ = ["AudioTrack", "ParallelVideoWriter", "VideoFacts", "VideoWriter", "concat_segments",
-           "probe_video"]
+__all__ = ["CODECS", "FITS", "AudioTrack", "ParallelVideoWriter", "VideoFacts", "VideoSettings",
+           "VideoWriter", "concat_segments", "fit_geometry", "probe_video", "video_filter"]
+
+FITS = ("crop", "blur", "mirror", "wide")
+"""How frames of another aspect fill the output: scaled to fill and cropped; centred on a
+blurred copy of themselves; padded with their own mirror image; made wider (or taller) by
+the generator itself (see `audiogan.model.widen`), then scaled as ``crop``."""
+CODECS = ("h264", "prores")
+_SCALE_FLAGS = "lanczos+accurate_rnd+full_chroma_int"
+_BT709 = ("setparams=colorspace=bt709:color_primaries=bt709:color_trc=bt709:range=tv")
+
+
+@dataclass(frozen=True)
+class VideoSettings:
+    """How a video is encoded: its size and fit, codec, rate control, GOP and audio.
+
+    The defaults play right everywhere (YouTube's recommended upload settings); a release
+    preset (`audiogan.config.RELEASES`) changes some of them.
+    """
+
+    size: tuple[int, int] | None = None
+    """Output (width, height), both even; None keeps the frames' own size."""
+    fit: str = "crop"
+    """How frames of another aspect fill `size`: one of `FITS`."""
+    codec: str = "h264"
+    """``h264`` (High profile, yuv420p) or ``prores`` (ProRes 422 HQ, yuv422p10le, .mov)."""
+    crf: int = 18
+    speed: str = "medium"
+    maxrate_kbps: int | None = None
+    """A ceiling on the video bitrate (x264's VBV, buffer of 2 s); None: quality alone."""
+    gop: int | None = None
+    """Frames from one keyframe to the next (closed GOP); None: half the frame rate."""
+    bframes: int = 2
+    audio_kbps: int = 384
+    audio_rate: int = 48000
+    audio_channels: int = 2
+    frames_dir: Path | None = None
+    """Also write every output frame here as ``frame_000001.png`` ... (RGB, output size)."""
+    frames_start: int = 0
+    """The index of the first frame this writer gets (segments of one video number on)."""
+    metadata: tuple[tuple[str, str], ...] = ()
+    """Container tags, e.g. (("comment", json),)."""
+    segment: bool = False
+    """A part that `concat_segments` will join: written without an edit list, so that the
+    parts' timestamps follow on exactly (with 2 B-frames an edit list shortens each join by
+    a fraction of a frame); the joined file gets its edit list back."""
+
+    def gop_frames(self, fps: float) -> int:
+        return self.gop if self.gop is not None else max(1, round(fps / 2))
+
+
+def _even(value: float) -> int:
+    return max(2, 2 * round(value / 2))
+
+
+def fit_geometry(frame: tuple[int, int], size: tuple[int, int], fit: str
+                 ) -> tuple[int, int]:
+    """The (width, height) a `frame` is scaled to before it is cropped (crop, wide), or
+    placed on its background (blur, mirror), to fill `size`."""
+    (width, height), (out_w, out_h) = frame, size
+    cover = fit in ("crop", "wide")
+    scale = max(out_w / width, out_h / height) if cover else min(out_w / width, out_h / height)
+    if cover:
+        return max(out_w, _even(width * scale)), max(out_h, _even(height * scale))
+    return min(out_w, _even(width * scale)), min(out_h, _even(height * scale))
+
+
+def video_filter(frame: tuple[int, int], settings: VideoSettings) -> tuple[str, bool]:
+    """The ffmpeg filter graph from the raw RGB input ``[0:v]`` to the encoder's ``[v]`` (and,
+    with `frames_dir`, RGB ``[png]``): scale, fit, BT.709 tv-range conversion and tags.
+
+    Returns the graph and whether it has a ``[png]`` output.
+    """
+    out_w, out_h = settings.size or frame
+    if (out_w, out_h) == frame:
+        steps = "[0:v]null[geo]"
+    elif settings.fit in ("crop", "wide"):
+        sw, sh = fit_geometry(frame, (out_w, out_h), settings.fit)
+        steps = (f"[0:v]scale={sw}:{sh}:flags={_SCALE_FLAGS},"
+                 f"crop={out_w}:{out_h}:{(sw - out_w) // 2}:{(sh - out_h) // 2}[geo]")
+    elif settings.fit == "mirror":
+        sw, sh = fit_geometry(frame, (out_w, out_h), "mirror")
+        left, top = (out_w - sw) // 2, (out_h - sh) // 2
+        steps = (f"[0:v]scale={sw}:{sh}:flags={_SCALE_FLAGS},"
+                 f"pad={out_w}:{out_h}:{left}:{top},"
+                 f"fillborders=left={left}:right={out_w - sw - left}:top={top}:"
+                 f"bottom={out_h - sh - top}:mode=mirror[geo]")
+    elif settings.fit == "blur":
+        sw, sh = fit_geometry(frame, (out_w, out_h), "blur")
+        # the background is blurred small and scaled up: a wide blur for little work at 4K
+        small_w, small_h = _even(out_w / 8), _even(out_h / 8)
+        cw, ch = fit_geometry(frame, (small_w, small_h), "crop")
+        radius = max(1, min(6, min(small_w, small_h) // 2 - 1))  # boxblur's limit
+        steps = (f"[0:v]split=2[fg0][bg0];"
+                 f"[bg0]scale={cw}:{ch}:flags=bicubic,crop={small_w}:{small_h},"
+                 f"boxblur=luma_radius={radius}:luma_power=3,"
+                 f"scale={out_w}:{out_h}:flags=bicubic[bg];"
+                 f"[fg0]scale={sw}:{sh}:flags={_SCALE_FLAGS}[fg];"
+                 f"[bg][fg]overlay={(out_w - sw) // 2}:{(out_h - sh) // 2}[geo]")
+    else:
+        raise ConfigError(f"fit must be one of {', '.join(FITS)}, got {settings.fit!r}")
+    png = settings.frames_dir is not None
+    if png:
+        steps += ";[geo]split=2[png][geo2]"
+    pixels = "yuv422p10le" if settings.codec == "prores" else "yuv420p"
+    steps += (f";[{'geo2' if png else 'geo'}]scale=out_color_matrix=bt709:out_range=tv:"
+              f"flags=area,format={pixels},{_BT709}[v]")
+    return steps, png
+
+
+def _video_arguments(settings: VideoSettings, fps: float) -> list[str]:
+    """The encoder's output arguments for ``[v]``."""
+    colour = ["-colorspace", "bt709", "-color_primaries", "bt709", "-color_trc", "bt709",
+              "-color_range", "tv"]
+    if settings.codec == "prores":
+        # profile 3 is 422 HQ; 10-bit 4:2:2 as ProRes carries it
+        return ["-c:v", "prores_ks", "-profile:v", "3", "-vendor", "apl0",
+                "-pix_fmt", "yuv422p10le", *colour]
+    gop = settings.gop_frames(fps)
+    # lossless (crf 0) needs x264's High 4:4:4 Predictive profile; everything else is High
+    profile = ["-profile:v", "high"] if settings.crf > 0 else []
+    arguments = ["-c:v", "libx264", "-preset", settings.speed, "-crf", str(settings.crf),
+                 *profile, "-pix_fmt", "yuv420p",
+                 "-g", str(gop), "-keyint_min", str(gop), "-bf", str(settings.bframes),
+                 "-flags", "+cgop", "-x264-params", "scenecut=0:open-gop=0", *colour]
+    if settings.maxrate_kbps:
+        arguments += ["-maxrate", f"{settings.maxrate_kbps}k",
+                      "-bufsize", f"{2 * settings.maxrate_kbps}k"]
+    return arguments
+
+
+def _container(path: Path, settings: VideoSettings | None = None) -> list[str]:
+    edits = ["-use_editlist", "0"] if settings is not None and settings.segment else []
+    if path.suffix.lower() == ".mov":
+        return [*edits, "-f", "mov"]
+    return [*edits, "-movflags", "+faststart", "-f", "mp4"]
+
+
+def _metadata(settings: VideoSettings) -> list[str]:
+    arguments = []
+    for key, value in settings.metadata:
+        arguments += ["-metadata", f"{key}={value}"]
+    return arguments
 
 
 @dataclass(frozen=True)
@@ -83,22 +233,29 @@ def probe_video(path: str | Path) -> VideoFacts | None:
                       has_audio=re.search(r"Stream #\S+.*?: Audio:", text) is not None)
 
 
-def _audio_arguments(audio: AudioTrack, input_index: int) -> tuple[list[str], list[str]]:
-    """(input arguments, output arguments) that mux `audio` as AAC."""
+def _audio_arguments(audio: AudioTrack, input_index: int,
+                     settings: VideoSettings | None = None) -> tuple[list[str], list[str]]:
+    """(input arguments, output arguments) that mux `audio` as AAC (PCM beside ProRes), at
+    the settings' rate and channels: a mono song becomes two equal channels."""
+    settings = settings or VideoSettings()
     inputs: list[str] = []
     if audio.start > 0:
         inputs += ["-ss", f"{audio.start:.6f}"]
     if audio.duration is not None:
         inputs += ["-t", f"{audio.duration:.6f}"]
     inputs += ["-i", str(audio.path)]
-    outputs = ["-map", f"{input_index}:a:0", "-c:a", "aac", "-b:a", "256k"]
-    if audio.sample_rate is not None and audio.sample_rate > 96000:
-        outputs += ["-ar", "48000"]  # AAC stops at 96 kHz
+    outputs = ["-map", f"{input_index}:a:0"]
+    if settings.codec == "prores":
+        outputs += ["-c:a", "pcm_s24le"]
+    else:
+        outputs += ["-c:a", "aac", "-b:a", f"{settings.audio_kbps}k"]
+    outputs += ["-ar", str(settings.audio_rate), "-ac", str(settings.audio_channels)]
     return inputs, outputs
 
 
 def concat_segments(segments: Sequence[str | Path], target: str | Path, *,
-                    audio: AudioTrack | None = None) -> Path:
+                    audio: AudioTrack | None = None,
+                    settings: VideoSettings | None = None) -> Path:
     """Join H.264 video-only `segments` (in order) into `target` and mux `audio` once.
 
     The segments are made by `VideoWriter` with ``audio=None`` and the same size, fps, crf
@@ -124,10 +281,11 @@ def concat_segments(segments: Sequence[str | Path], target: str | Path, *,
                "-f", "concat", "-safe", "0", "-i", str(listing)]
     mapping = ["-map", "0:v:0", "-c:v", "copy"]
     if audio is not None:
-        audio_inputs, audio_outputs = _audio_arguments(audio, 1)
+        audio_inputs, audio_outputs = _audio_arguments(audio, 1, settings)
         command += audio_inputs
         mapping += audio_outputs
-    command += mapping + ["-movflags", "+faststart", "-f", "mp4", str(temporary)]
+    mapping += _metadata(settings or VideoSettings())
+    command += mapping + _container(target) + [str(temporary)]
     try:
         listing.write_text("".join(lines), encoding="utf-8")
         result = ffmpeg.run(command, capture_output=True, text=True, errors="replace")
@@ -153,29 +311,42 @@ class VideoWriter:
     Parameters
     ----------
     size : (width, height)
-        Frame size; both must be even for yuv420p.
+        Size of the frames given to `write`; the video's own is ``settings.size`` (when
+        set), else this one, and must then be even for yuv420p.
     crf, speed : int, str
-        x264 quality (18 is visually lossless) and preset (``veryfast`` ... ``slow``).
+        x264 quality (18 is visually lossless) and preset (``veryfast`` ... ``slow``), used
+        when `settings` is not given.
+    settings : VideoSettings, optional
+        Output size and fit, codec, GOP, audio, PNG frames, metadata.
     """
 
     def __init__(self, path: str | Path, *, size: tuple[int, int], fps: float,
                  audio: AudioTrack | None = None, crf: int = 18, speed: str = "medium",
-                 queue_batches: int = 2):
+                 queue_batches: int = 2, settings: VideoSettings | None = None):
         self.path = Path(path)
         self.size = size
         self.fps = fps
         self.frames_written = 0
         self._temporary = temporary_path(self.path)
+        settings = settings if settings is not None else VideoSettings(crf=crf, speed=speed)
+        self.settings = settings
         width, height = size
+        graph, png = video_filter((width, height), settings)
         command = ["-nostdin", "-v", "error", "-y",
                    "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{width}x{height}",
                    "-framerate", f"{fps:g}", "-i", "pipe:0"]
+        audio_outputs: list[str] = []
         if audio is not None:
-            audio_inputs, audio_outputs = _audio_arguments(audio, 1)
-            command += audio_inputs + ["-map", "0:v:0"] + audio_outputs
-        command += ["-c:v", "libx264", "-preset", speed, "-crf", str(crf),
-                    "-pix_fmt", "yuv420p", "-movflags", "+faststart", "-f", "mp4",
-                    str(self._temporary)]
+            audio_inputs, audio_outputs = _audio_arguments(audio, 1, settings)
+            command += audio_inputs
+        command += ["-filter_complex", graph, "-map", "[v]", *audio_outputs,
+                    *_video_arguments(settings, fps), *_metadata(settings),
+                    *_container(self.path, settings), str(self._temporary)]
+        if png:
+            assert settings.frames_dir is not None
+            command += ["-map", "[png]", "-f", "image2", "-start_number",
+                        str(settings.frames_start + 1),
+                        str(settings.frames_dir / "frame_%06d.png")]
         self._command = command
         self._process: subprocess.Popen | None = None
         self._queue: queue.Queue[np.ndarray | None] = queue.Queue(maxsize=queue_batches)
@@ -266,12 +437,13 @@ class ParallelVideoWriter:
     def __init__(self, path: str | Path, *, size: tuple[int, int], fps: float,
                  audio: AudioTrack | None = None, crf: int = 18, speed: str = "medium",
                  workers: int = 2, chunk_frames: int | None = None,
-                 total_frames: int | None = None):
+                 total_frames: int | None = None, settings: VideoSettings | None = None):
         if workers < 1:
             raise ConfigError(f"workers must be at least 1, got {workers}")
         self.path = Path(path)
         self.size, self.fps, self.audio = size, fps, audio
         self.crf, self.speed, self.workers = crf, speed, workers
+        self.settings = settings if settings is not None else VideoSettings(crf=crf, speed=speed)
         self.chunk_frames = chunk_frames or max(1, round(8 * fps))  # 8 s of video a chunk
         # a chunk shorter than x264's B-frame delay breaks the joined file's frame rate, so
         # when the length is known the chunks are made equal, none shorter than chunk_frames
@@ -303,10 +475,13 @@ class ParallelVideoWriter:
         index = len(self._segments)
         self._chunk_limit = (self._chunk_sizes[index] if index < len(self._chunk_sizes)
                              else self.chunk_frames)
-        segment = self._folder / f"{index:05d}.mp4"
+        segment = self._folder / f"{index:05d}{self.path.suffix}"
         # a queue deep enough for the whole chunk, so `write` never waits on this encoder
-        self._current = VideoWriter(segment, size=self.size, fps=self.fps, crf=self.crf,
-                                    speed=self.speed, queue_batches=self._chunk_limit)
+        settings = dataclasses.replace(self.settings, metadata=(), segment=True,
+                                       frames_start=self.settings.frames_start
+                                       + self.frames_written)
+        self._current = VideoWriter(segment, size=self.size, fps=self.fps,
+                                    queue_batches=self._chunk_limit, settings=settings)
         self._current.__enter__()
         self._segments.append(segment)
         self._in_chunk = 0
@@ -338,7 +513,7 @@ class ParallelVideoWriter:
         self._closing.clear()
         if not self._segments:
             raise EncodeError(f"no frames were written to {self.path}")
-        concat_segments(self._segments, self.path, audio=self.audio)
+        concat_segments(self._segments, self.path, audio=self.audio, settings=self.settings)
 
     def _abort(self) -> None:
         if self._current is not None:

@@ -52,8 +52,10 @@ class _Generator:
                  batch_size: int) -> torch.Tensor:
         """uint8 frames (n, H, W, 3) on the device for the n rows of `z` and `y`."""
         n = len(z)
-        if self.compiled and n < batch_size:
-            # one shape for every call: a compiled graph is never rebuilt for the last batch
+        if n < batch_size:
+            # one shape for every call: a compiled graph is never rebuilt for the last batch,
+            # and a frame comes out bit for bit the same whichever batch makes it (kernels
+            # pick their blocking by batch size), so a split render equals the whole one
             z = np.concatenate([z, np.repeat(z[-1:], batch_size - n, axis=0)])
             y = np.concatenate([y, np.repeat(y[-1:], batch_size - n, axis=0)])
         z_t = torch.from_numpy(z).to(self.device, self.input_dtype, non_blocking=True)

@@ -164,3 +164,26 @@ def motion(frames: np.ndarray) -> np.ndarray:
     """m[i] = mean |frame[i] - frame[i-1]| of the grey picture, m[0] = 0."""
     grey = frames.astype(np.float32).mean(axis=3)
     return np.concatenate([[0.0], np.abs(np.diff(grey, axis=0)).mean(axis=(1, 2))])
+
+
+def read_video_bt709(path: Path) -> np.ndarray:
+    """All frames of a video as a player shows them: decoded to RGB with the BT.709 matrix
+    from tv range, whatever the file is tagged. Shape (n, h, w, 3)."""
+    _, (height, width) = _size(path)
+    raw = subprocess.run([ffmpeg_exe(), "-v", "error", "-i", str(path), "-map", "0:v:0", "-vf",
+                          "scale=in_color_matrix=bt709:in_range=tv:"
+                          "flags=accurate_rnd+full_chroma_int,format=rgb24",
+                          "-f", "rawvideo", "-pix_fmt", "rgb24", "-"],
+                         capture_output=True, check=True).stdout
+    return np.frombuffer(raw, dtype=np.uint8).reshape(-1, height, width, 3)
+
+
+def frame_types(path: Path) -> list[tuple[str, bool]]:
+    """(picture type I/P/B, is a keyframe) of every video frame, in display order."""
+    text = subprocess.run([ffmpeg_exe(), "-hide_banner", "-i", str(path), "-map", "0:v:0",
+                           "-vf", "showinfo", "-f", "null", "-"], capture_output=True,
+                          text=True).stderr
+    import re
+
+    return [(kind, key == "1") for key, kind in
+            re.findall(r"iskey:(\d).*?type:(\w)", text)]
