@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import shutil
 import socket
@@ -20,6 +21,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
+from typing import cast
 
 import torch
 from pytorch_pretrained_biggan import BigGAN, BigGANConfig
@@ -36,7 +38,8 @@ from audiogan.cache import cache_dir
 from audiogan.errors import ConfigError, ModelLoadError
 from audiogan.files import download
 
-__all__ = ["RESOLUTIONS", "fetch_weights", "load_biggan", "make_random_checkpoint"]
+__all__ = ["RESOLUTIONS", "WideBigGAN", "fetch_weights", "frame_size", "load_biggan",
+           "make_random_checkpoint", "widen"]
 
 RESOLUTIONS = {"biggan-deep-128": 128, "biggan-deep-256": 256, "biggan-deep-512": 512}
 _REFERENCE = {128: reference_configs.BigGAN128, 256: reference_configs.BigGAN256,
@@ -241,3 +244,103 @@ def make_random_checkpoint(folder: str | Path, *, resolution: int = 128,
     torch.save(model.state_dict(), folder / WEIGHTS_NAME)
     (folder / CONFIG_NAME).write_text(config.to_json_string(), encoding="utf-8")
     return folder
+
+
+class WideBigGAN(torch.nn.Module):
+    """BigGAN-deep drawing a wider (or taller) picture than its own square, natively.
+
+    BigGAN-deep's first layer turns the latent and the class embedding into a 4x4 feature map
+    that the rest of the network, convolutions, conditional batch norms with fixed statistics
+    and one self-attention, all of any width, grows into the picture. Here that first map is
+    widened to ``rows x columns`` cells: the square's own 4x4 map stays in the middle, and
+    each 4x4 tile beside it is the first map of a neighbouring latent,
+    ``cos(a) z + sin(a) n`` with a fixed noise `n` per tile (a = 0.7 rad per tile of
+    distance), so the sides move with the music as the middle does. The later layers join the
+    tiles into one picture: it continues to the edges with no mirror, seam or bars, and the
+    middle still shows what the square frame shows. The idea is that of wide samples from
+    square GANs (e.g. "infinite" or panorama BigGAN samples stitch neighbouring latents in
+    feature space, not in pixels); this is the cheapest form of it, one extra linear layer
+    per tile and a wider map through the rest of the network.
+
+    Called as the model is, ``(z, class_vectors, truncation)``; pictures are
+    ``(n, 3, rows * s, columns * s)`` with s = output_dim / 4.
+    """
+
+    def __init__(self, model: BigGAN, *, columns: int = 4, rows: int = 4, seed: int = 0,
+                 spread: float = 0.7):
+        super().__init__()
+        if columns < 4 or rows < 4:
+            raise ConfigError(f"a wide BigGAN has at least 4x4 cells, got {columns}x{rows}")
+        self.model = model
+        self.config = model.config
+        self.columns, self.rows, self.spread = columns, rows, spread
+        left, top = (columns - 4) // 2, (rows - 4) // 2
+        # cells span x in [-left, columns - left), tiles of 4 cells with tile 0 the square
+        self._x_tiles = range(-math.ceil(left / 4), math.ceil((columns - left - 4) / 4) + 1)
+        self._y_tiles = range(-math.ceil(top / 4), math.ceil((rows - top - 4) / 4) + 1)
+        self._left, self._top = left, top
+        generator = torch.Generator().manual_seed(seed)
+        count = len(self._x_tiles) * len(self._y_tiles)
+        noise = torch.randn(count, model.config.z_dim, generator=generator).clamp_(-2, 2)
+        self.register_buffer("neighbours", noise)
+
+    @property
+    def frame_size(self) -> tuple[int, int]:
+        """(width, height) of the pictures in pixels."""
+        cell = self.config.output_dim // 4
+        return self.columns * cell, self.rows * cell
+
+    def forward(self, z: torch.Tensor, class_label: torch.Tensor,
+                truncation: float) -> torch.Tensor:
+        embed = self.model.embeddings(class_label)
+        cond_vector = torch.cat((z, embed), dim=1)
+        generator = self.model.generator
+        channels = 16 * generator.config.channel_width
+
+        def first_map(latent: torch.Tensor) -> torch.Tensor:
+            cells = generator.gen_z(torch.cat((latent, embed), dim=1))
+            return cells.view(-1, 4, 4, channels).permute(0, 3, 1, 2)
+
+        rows_of_tiles = []
+        index = 0
+        for ty in self._y_tiles:
+            row = []
+            for tx in self._x_tiles:
+                if tx == 0 and ty == 0:
+                    row.append(first_map(z))
+                else:
+                    angle = self.spread * math.hypot(tx, ty)
+                    noise = cast(torch.Tensor, self.neighbours)[index].to(z.dtype) * truncation
+                    row.append(first_map(math.cos(angle) * z + math.sin(angle) * noise))
+                index += 1
+            rows_of_tiles.append(torch.cat(row, dim=3))
+        tiles = torch.cat(rows_of_tiles, dim=2)
+        x0 = -4 * self._x_tiles[0] - self._left
+        y0 = -4 * self._y_tiles[0] - self._top
+        x = tiles[:, :, y0:y0 + self.rows, x0:x0 + self.columns].contiguous()
+        for layer in generator.layers:  # as Generator.forward, on the wider map
+            x = layer(x, cond_vector, truncation) if hasattr(layer, "bn_0") else layer(x)
+        x = generator.relu(generator.bn(x, truncation))
+        x = generator.conv_to_rgb(x)[:, :3, ...]
+        return generator.tanh(x)
+
+
+def widen(model: BigGAN, aspect: float, *, seed: int = 0) -> BigGAN | WideBigGAN:
+    """`model` drawing pictures of at least `aspect` (width / height) natively: a
+    `WideBigGAN` with as many 4x4-map cells as it takes (the picture is then cropped to the
+    exact aspect); `model` itself for a square."""
+    if not aspect > 0:
+        raise ConfigError(f"aspect must be positive, got {aspect}")
+    columns = max(4, math.ceil(4 * aspect - 1e-9))
+    rows = max(4, math.ceil(4 / aspect - 1e-9))
+    if columns == rows == 4:
+        return model
+    return WideBigGAN(model, columns=columns, rows=rows, seed=seed)
+
+
+def frame_size(model: torch.nn.Module) -> tuple[int, int]:
+    """(width, height) of the pictures `model` makes."""
+    if isinstance(model, WideBigGAN):
+        return model.frame_size
+    side = int(cast(BigGAN, model).config.output_dim)
+    return side, side

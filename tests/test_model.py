@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import shutil
 
+import numpy as np
 import pytest
 import torch
 
@@ -120,3 +121,41 @@ def test_cached_weights_load_offline(tmp_path, monkeypatch, tiny_weights):
                         "http://127.0.0.1:9/never-asked")
     generator = load_biggan("biggan-deep-128")
     assert generator.config.output_dim == 128
+
+
+def _pictures(generator, n: int = 2) -> np.ndarray:
+    return ((_forward(generator, n).permute(0, 2, 3, 1).numpy() + 1) * 127.5).clip(0, 255)
+
+
+def _correlation(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.corrcoef(a.ravel(), b.ravel())[0, 1])
+
+
+def test_wide_frames_continue_the_square_picture_to_the_edges(tiny_weights):
+    from PIL import Image
+
+    generator = load_biggan(None, tiny_weights)
+    wide = biggan.widen(generator, 16 / 9, seed=3)
+    assert biggan.frame_size(wide) == (256, 128)  # 8x4 cells, cropped to 16:9 by ffmpeg
+    square, pictures = _pictures(generator), _pictures(wide)
+    assert pictures.shape == (2, 128, 256, 3) and np.isfinite(pictures).all()
+    frame = pictures[0]
+    # the middle still shows the square's picture ...
+    assert _correlation(frame[:, 64:192], square[0]) > 0.7
+    # ... and the sides are new picture, not a mirror image nor the square stretched
+    assert _correlation(frame, frame[:, ::-1]) < 0.5
+    stretched = np.asarray(Image.fromarray(square[0].astype(np.uint8)).resize(
+        (256, 128), Image.LANCZOS), dtype=float)
+    assert _correlation(frame, stretched) < 0.6
+    assert frame[:, :32].std() > 10 and frame[:, -32:].std() > 10  # no bars at the edges
+    # the sides are their own: not the middle repeated
+    assert _correlation(frame[:, :64], frame[:, 64:128]) < 0.5
+
+
+def test_tall_frames_and_the_square_unchanged(tiny_weights):
+    generator = load_biggan(None, tiny_weights)
+    tall = biggan.widen(generator, 9 / 16, seed=3)
+    assert biggan.frame_size(tall) == (128, 256)
+    assert _pictures(tall).shape == (2, 256, 128, 3)
+    assert biggan.widen(generator, 1.0) is generator
+    assert biggan.frame_size(generator) == (128, 128)
