@@ -193,6 +193,24 @@ _NO_CACHE = typer.Option("--no-cache", help="Analyse again even if an earlier ru
 _SET = typer.Option("--set", help="Any preset setting, e.g. --set pulse_strength=1.2 "
                     "(repeatable).", show_default=False)
 _QUIET = typer.Option("--quiet", "-q", help="No progress, no summary.")
+_SIZE = typer.Option("--size", metavar="WxH", help="Output size, e.g. 1920x1080, 1080x1920, "
+                     "3840x2160 (scaled with lanczos) [default: the model's square].",
+                     show_default=False)
+_FIT = typer.Option("--fit", help="How the square model fills another aspect: wide (the "
+                    "generator draws a wider picture), crop, blur (on a blurred copy) or mirror "
+                    "[default: wide].", show_default=False)
+_FOR = typer.Option("--for", help="A release preset: youtube, shorts, reels, tiktok, square, "
+                    "canvas or editor (size, fps, rate, GOP, audio, container as the platform "
+                    "documents; your flags still win).", show_default=False)
+_FRAMES = typer.Option("--frames", help="Also write every frame into this folder as PNGs.",
+                       show_default=False)
+_SETTINGS = typer.Option("--settings", help="Render again from a VIDEO.json record that an "
+                         "earlier render wrote beside its video (your flags still win).",
+                         show_default=False)
+_LOOP = typer.Option("--loop", metavar="BARS", help="Render exactly this many bars, from the "
+                     "first bar line after --start, as a seamless loop.", show_default=False)
+_SAFE_FLASHES = typer.Option("--safe-flashes", help="Limit the pulses so the picture never "
+                             "flashes more than 3 times a second (WCAG 2.3.1).")
 
 
 def _options(set_: list[str] | None, classes: str | None, compile_model: bool, no_cache: bool,
@@ -255,6 +273,13 @@ def render_command(
         "(the same video; how `audiogan batch --ray` spreads a long song over workers).",
         show_default=False)] = None,
     quiet: Annotated[bool, _QUIET] = False,
+    size: Annotated[str | None, _SIZE] = None,
+    fit: Annotated[str | None, _FIT] = None,
+    release: Annotated[str | None, _FOR] = None,
+    frames: Annotated[Path | None, _FRAMES] = None,
+    loop: Annotated[int | None, _LOOP] = None,
+    safe_flashes: Annotated[bool, _SAFE_FLASHES] = False,
+    settings: Annotated[Path | None, _SETTINGS] = None,
 ) -> None:
     """Render SONG into a music video (this is also what `audiogan SONG` does)."""
     from audiogan.config import resolve_config
@@ -266,7 +291,12 @@ def render_command(
                        dtype=dtype, encoders=encoders, bpm=bpm, beat_offset=beat_offset,
                        beats=beats, cues=cues, stems=stem or None, separate=separate or None,
                        beat_tracker=beat_tracker, beat_model=beat_model,
-                       tempo_range=tempo_range)
+                       tempo_range=tempo_range, size=size, fit=fit, release=release,
+                       frames_dir=frames, loop=loop, safe_flashes=safe_flashes or None)
+    if settings is not None:  # the record's settings, under the flags given now
+        from audiogan.pipeline import read_record
+
+        options = {**read_record(settings, song), **options}
     config = resolve_config(preset, **options)
     with _Reporter(enabled=not quiet) as reporter:
         result = render(song, output, config=config, overwrite=overwrite, progress=reporter,
@@ -277,8 +307,12 @@ def render_command(
                   f"{result.fps:g} fps, {result.width}x{result.height}, "
                   f"{result.tempo_bpm:.0f} BPM ({result.beats} beats, {result.beat_tracker} "
                   f"tracker), on {result.device}")
+        flashes = ("" if result.flashes is None else
+                   f"; {result.flashes.flashes} flashes (WCAG 2.3.1), at most "
+                   f"{result.flashes.max_per_second} in any second")
         err.print(f"  {result.wall_s:.1f} s wall time: {result.achieved_fps:.1f} frames/s, "
-                  f"{result.minutes_per_minute:.2f} min per minute of music")
+                  f"{result.minutes_per_minute:.2f} min per minute of music{flashes}",
+                  soft_wrap=True)
 
 
 def _at_beats(features: Any, curve: Any, digits: int) -> list[list[float]]:

@@ -32,12 +32,15 @@ __all__ = [
     "FUNCTION_NAMES",
     "MODEL_NAMES",
     "RANGES",
+    "FITS",
     "MappingConfig",
+    "RELEASES",
     "Range",
     "RenderConfig",
     "TempoConfig",
     "available_presets",
     "check_classes",
+    "check_size",
     "check_setting",
     "cpu_has_bfloat16",
     "load_preset",
@@ -64,6 +67,40 @@ ENCODER_SPEEDS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "mediu
                   "slower", "veryslow")
 FUNCTION_NAMES = tuple(FUNCTIONS)
 """The periodic functions a tempo preset may name (`audiogan.waves.FUNCTIONS`)."""
+FITS = ("wide", "crop", "blur", "mirror")
+"""How a square frame fills another aspect (see `audiogan.encode.FITS`)."""
+CODECS = ("h264", "prores")
+MAX_SIDE = 8192
+
+RELEASES: dict[str, dict[str, Any]] = {
+    # YouTube Help, "Recommended upload encoding settings" (support.google.com/youtube/answer/
+    # 1722171): MP4; H.264 High profile, progressive, 2 consecutive B-frames, closed GOP of
+    # half the frame rate, 4:2:0, BT.709; AAC-LC stereo at 48 kHz, 384 kb/s
+    "youtube": {"size": (1920, 1080), "fps": 30.0, "crf": 18, "audio_bitrate": 384},
+    # Shorts: the same encoding, vertical 9:16 (support.google.com/youtube/answer/10059070)
+    "shorts": {"size": (1080, 1920), "fps": 30.0, "crf": 18, "audio_bitrate": 384},
+    # Instagram reels (developers.facebook.com/docs/instagram-platform/instagram-graph-api/
+    # reference/ig-user/media, "Reel specifications"): MOV or MP4, moov atom at the front,
+    # H.264 progressive closed GOP 4:2:0, 23-60 fps, 9:16 1080x1920 recommended, VBR at most
+    # 25 Mb/s; AAC at most 48 kHz, 1 or 2 channels, 128 kb/s
+    "reels": {"size": (1080, 1920), "fps": 30.0, "crf": 18, "maxrate": 20000,
+              "audio_bitrate": 128},
+    # TikTok for Developers, Content Posting API, "Media transfer guide" / video restrictions:
+    # MP4 (recommended), H.264 (recommended), 23-60 fps, 360-4096 px a side; 9:16
+    "tiktok": {"size": (1080, 1920), "fps": 30.0, "crf": 18, "audio_bitrate": 384},
+    # Instagram feed: 1:1 at 1080x1080 (the same Meta reference, "Image specifications" for
+    # the square size; the reel rules for the video)
+    "square": {"size": (1080, 1080), "fps": 30.0, "crf": 18, "maxrate": 20000,
+               "audio_bitrate": 128},
+    # Spotify for Artists, "Canvas guidelines" (support.spotify.com/artists/article/
+    # canvas-guidelines): 3-8 s, vertical 9:16, 720-1080 px tall, MP4; no sound (the song
+    # plays); a loop. 6 Mb/s at most keeps 8 s under 8 MB.
+    "canvas": {"size": (608, 1080), "fps": 30.0, "crf": 20, "maxrate": 6000, "silent": True},
+    # an intermediate for an editor: Apple ProRes 422 HQ (Apple, "Apple ProRes" white paper)
+    # in a QuickTime .mov with 24-bit PCM at 48 kHz
+    "editor": {"size": (1920, 1080), "fps": 30.0, "codec": "prores"},
+}
+"""The settings of each ``--for`` release preset; a flag the user gives still wins."""
 
 
 @dataclass(frozen=True)
@@ -149,6 +186,31 @@ class RenderConfig:
     """A Beat This! checkpoint to use instead of the pretrained one."""
     tempo_range: tuple[float, float] = TEMPO_RANGE
     """Slowest and fastest beat (BPM) audiogan's tracker considers."""
+    release: str | None = None
+    """The ``--for`` release preset these settings came from (a key of `RELEASES`)."""
+    size: tuple[int, int] | None = None
+    """Output (width, height); None: the model's own square."""
+    fit: str = "wide"
+    """How the square model fills another aspect: wide, crop, blur or mirror (`FITS`)."""
+    codec: str = "h264"
+    """h264 (an mp4) or prores (ProRes 422 HQ in a .mov, PCM audio): `CODECS`."""
+    maxrate: int | None = None
+    """Ceiling on the video bitrate in kb/s (None: the crf alone decides)."""
+    gop: int | None = None
+    """Frames from keyframe to keyframe, closed GOP (None: half the frame rate)."""
+    bframes: int = 2
+    audio_bitrate: int = 384
+    """AAC bitrate in kb/s (stereo, at `audio_rate`)."""
+    audio_rate: int = 48000
+    silent: bool = False
+    """No audio track."""
+    frames_dir: Path | None = None
+    """Also write every frame as a PNG into this folder."""
+    loop: int | None = None
+    """Render exactly this many bars from the first bar line after `start` as a seamless
+    loop (None: the song, or the excerpt `start`/`duration` give)."""
+    safe_flashes: bool = False
+    """Limit the pulses so that the picture flashes at most 3 times a second (WCAG 2.3.1)."""
     mapping: MappingConfig = field(default_factory=MappingConfig)
 
 
@@ -243,6 +305,11 @@ RANGES: dict[str, Range] = {
     "start": Range(0.0, math.inf),
     "duration": Range(0.0, math.inf, low_open=True),
     "crf": Range(0, 51),
+    "maxrate": Range(100, 1_000_000),
+    "gop": Range(1, 1000),
+    "bframes": Range(0, 16),
+    "audio_bitrate": Range(32, 512),
+    "loop": Range(1, 64),
     "bpm": Range(20.0, 400.0),
     "beat_offset": Range(0.0, math.inf),
     # tempo mode's own: the seed took any tempo, and a 32-bit seed
@@ -423,9 +490,11 @@ _MAPPING_TYPES: dict[str, Any] = {  # int or float: the type of each field's def
     f.name: type(f.default) for f in fields(MappingConfig)}
 _RENDER_NAMES = tuple(f.name for f in fields(RenderConfig) if f.name != "mapping")
 _FLOATS = ("fps", "start", "duration", "bpm", "beat_offset")
-_INTS = ("batch_size", "seed", "crf", "encoders")
-_FLAGS = ("preview", "analysis_cache", "compile", "separate")
-_PATHS = ("weights", "beats", "cues", "beat_model")
+_INTS = ("batch_size", "seed", "crf", "encoders", "maxrate", "gop", "bframes",
+         "audio_bitrate", "loop")
+_FLAGS = ("preview", "analysis_cache", "compile", "separate", "silent", "safe_flashes")
+_PATHS = ("weights", "beats", "cues", "beat_model", "frames_dir")
+_AUDIO_RATES = (44100, 48000, 96000)
 
 
 def _mapping_from(values: dict[str, Any], where: str) -> dict[str, Any]:
@@ -461,6 +530,25 @@ def _render_value(name: str, value: Any, where: str) -> Any:
             raise ConfigError(f"{where}beat_tracker must be auto, audiogan or beat_this, "
                               f"got {value!r}")
         return value
+    if name == "size":
+        return check_size(value, where)
+    if name == "fit":
+        if value not in FITS:
+            raise ConfigError(f"{where}fit must be one of {', '.join(FITS)}, got {value!r}")
+        return value
+    if name == "codec":
+        if value not in CODECS:
+            raise ConfigError(f"{where}codec must be h264 or prores, got {value!r}")
+        return value
+    if name == "release":
+        if value not in RELEASES:
+            raise ConfigError(f"{where}unknown release preset {value!r} (--for): choose one of "
+                              f"{', '.join(RELEASES)}")
+        return value
+    if name == "audio_rate":
+        if value not in _AUDIO_RATES:
+            raise ConfigError(f"{where}audio_rate must be 44100, 48000 or 96000, got {value!r}")
+        return value
     if name == "encoder_speed":
         if value not in ENCODER_SPEEDS:
             raise ConfigError(f"{where}encoder_speed must be one of {', '.join(ENCODER_SPEEDS)}")
@@ -483,6 +571,29 @@ def _render_value(name: str, value: Any, where: str) -> Any:
 def _render_from(values: dict[str, Any], where: str) -> dict[str, Any]:
     return {name: _render_value(name, value, where) for name, value in values.items()
             if value is not None}
+
+
+def check_size(value: Any, where: str = "") -> tuple[int, int]:
+    """``"1920x1080"`` or a (width, height) pair into even sides within 16..8192 px."""
+    if isinstance(value, str):
+        parts: list[Any] = value.lower().replace("×", "x").split("x")
+    elif isinstance(value, list | tuple):
+        parts = list(value)
+    else:
+        parts = []
+    try:
+        width, height = (int(part) for part in parts)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{where}size {value!r}: write WIDTHxHEIGHT in pixels, e.g. "
+                          "1920x1080") from None
+    if not (16 <= width <= MAX_SIDE and 16 <= height <= MAX_SIDE):
+        raise ConfigError(f"{where}size {width}x{height}: each side must be 16 to "
+                          f"{MAX_SIDE} px")
+    if width % 2 or height % 2:
+        raise ConfigError(f"{where}size {width}x{height}: both sides must be even (H.264 "
+                          f"stores colour at half resolution), e.g. {width + width % 2}x"
+                          f"{height + height % 2}")
+    return (width, height)
 
 
 def check_tempo_range(value: Any, where: str = "") -> tuple[float, float]:
@@ -558,7 +669,11 @@ def resolve_config(preset: str | Path | None = None, render: dict[str, Any] | No
     where = f"preset {preset}: "
     render_values = _render_from(table["render"], where)
     mapping_values = _mapping_from(table["mapping"], where)
-    render_values.update(_render_from({**(render or {}), **flat_render}, ""))
+    explicit = _render_from({**(render or {}), **flat_render}, "")
+    release = explicit.get("release", render_values.get("release"))
+    if release is not None:  # a release preset sits between the look preset and the flags
+        render_values.update(RELEASES[release], release=release)
+    render_values.update(explicit)
     mapping_values.update(_mapping_from({k: v for k, v in {**(mapping or {}),
                                                            **flat_mapping}.items()
                                          if v is not None}, ""))

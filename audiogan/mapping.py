@@ -12,6 +12,11 @@ numpy only, deterministic for a given seed. Three things move the picture:
 - **structure**: a new section moves the class mix (the classes trade places) starting on
   its bar line; a drop (a section that starts much louder and busier) does so at once and
   sends z leaping to a new place; fills and silences calm the pulses and the drift.
+
+A **loop** (``map_features(..., loop=True)``) ends where it began: each drift circle turns a
+whole number of times over the loop, the class mix returns to its first frame's over the
+last bar, and z keeps its base point (a drop does not leap), so the frame after the last is
+the first.
 """
 
 from __future__ import annotations
@@ -30,7 +35,8 @@ if TYPE_CHECKING:
     from audiogan.config import MappingConfig
 
 __all__ = ["map_features", "beat_pulses", "drift_phase", "class_weights",
-           "truncated_normal", "SectionChange", "section_changes", "calm_factor"]
+           "truncated_normal", "SectionChange", "section_changes", "calm_factor",
+           "close_loop", "limit_pulse_rate"]
 
 _GOLDEN = (1 + 5**0.5) / 2
 
@@ -146,6 +152,11 @@ def beat_pulses(features: Features, config: MappingConfig) -> tuple[np.ndarray, 
 
 def drift_phase(features: Features, config: MappingConfig) -> np.ndarray:
     """Drift position in cycles at each frame, shape (T,): loudness sets its speed."""
+    return _drift_steps(features, config)[0]
+
+
+def _drift_steps(features: Features, config: MappingConfig) -> tuple[np.ndarray, float]:
+    """`drift_phase` and the phase one frame past the end (where a loop must close)."""
     loudness = features.loudness_db.astype(np.float64)
     audible = loudness > -70
     if audible.any():
@@ -160,7 +171,8 @@ def drift_phase(features: Features, config: MappingConfig) -> np.ndarray:
     speed = (1 - config.drift_loudness) + config.drift_loudness * relative
     speed = speed * calm_factor(features, config)
     cycles_per_frame = config.drift_speed / 60.0 / features.fps * speed
-    return np.concatenate([[0.0], np.cumsum(cycles_per_frame)[:-1]])
+    total = np.cumsum(cycles_per_frame)
+    return np.concatenate([[0.0], total[:-1]]), float(total[-1]) if len(total) else 0.0
 
 
 def class_weights(features: Features, n_classes: int, config: MappingConfig) -> np.ndarray:
@@ -359,12 +371,66 @@ def _cue_plan(features: Features, classes: Sequence[int], config: MappingConfig,
     return ids, weights, intensity, truncation
 
 
+def close_loop(values: np.ndarray, frames: int) -> np.ndarray:
+    """`values` (T, ...) eased over their last `frames` rows back to their first row, so
+    that the row after the last would be the first: ``(1 - r) v[t] + r v[0]``, r rising
+    smoothly (smoothstep) from 0 to 1 at the frame after the last."""
+    out = np.array(values, dtype=np.float64)
+    n = len(out)
+    frames = min(max(1, frames), n - 1) if n > 1 else 0
+    if frames == 0:
+        return out
+    x = (np.arange(n - frames, n) - (n - frames) + 1) / frames
+    ramp = (x * x * (3 - 2 * x)).reshape(-1, *([1] * (out.ndim - 1)))
+    out[n - frames:] = (1 - ramp) * out[n - frames:] + ramp * out[:1]
+    return out
+
+
+def limit_pulse_rate(envelope: np.ndarray, beat_index: np.ndarray, *, fps: float,
+                     per_second: float = 3.0) -> tuple[np.ndarray, np.ndarray]:
+    """Pulses thinned so that no one-second window holds more than `per_second` of them:
+    going through the pulses in order of strength, one is kept only if the window around
+    it still has room; a dropped pulse's frames join the pulse before (its envelope 0).
+
+    A pulse is one jump and one fall of the picture, at most one flash in the sense of WCAG
+    2.3.1, so the video then flashes at most `per_second` times a second (`--safe-flashes`).
+    """
+    starts = np.flatnonzero(np.diff(np.r_[-2, beat_index]) != 0)
+    starts = starts[beat_index[starts] >= 0]
+    if len(starts) == 0:
+        return envelope, beat_index
+    strength = envelope[starts]
+    window = fps  # frames in one second
+    limit = max(1, int(np.floor(per_second)))
+    kept: list[int] = []
+    for index in np.argsort(-strength, kind="stable"):
+        frame = starts[index]
+        # any one-second window holding `frame` stays within the limit
+        near = sorted(f for f in kept if abs(f - frame) < window)
+        candidate = sorted([*near, frame])
+        if all(sum(1 for f in candidate if lo <= f < lo + window) <= limit
+               for lo in candidate):
+            kept.append(frame)
+    keep = np.isin(starts, kept)
+    envelope = envelope.copy()
+    beat_index = beat_index.copy()
+    for k, frame in enumerate(starts):
+        if not keep[k]:
+            end = starts[k + 1] if k + 1 < len(starts) else len(envelope)
+            envelope[frame:end] = 0.0
+            beat_index[frame:end] = beat_index[frame - 1] if frame > 0 else -1
+    return envelope, beat_index
+
+
 def map_features(features: Features, classes: Sequence[int], config: MappingConfig,
-                 *, seed: int = 0, cues: Sequence[Cue] | None = None) -> Trajectory:
+                 *, seed: int = 0, cues: Sequence[Cue] | None = None, loop: bool = False,
+                 max_pulses_per_s: float | None = None) -> Trajectory:
     """Turn `features` into the BigGAN inputs of every frame (deterministic for `seed`).
 
     `cues` (resolved, see `audiogan.timing.resolve_cues`) change the classes, the intensity
-    of the motion and the truncation from their frame on.
+    of the motion and the truncation from their frame on. `loop` makes the frame after the
+    last the first (see the module's notes); `max_pulses_per_s` thins the pulses
+    (`limit_pulse_rate`).
     """
     rng = np.random.default_rng(seed)
     n = features.n_frames
@@ -373,15 +439,23 @@ def map_features(features: Features, classes: Sequence[int], config: MappingConf
     n_circles = 3
     circles = _unit_directions(rng, 2 * n_circles)
     offsets = rng.uniform(0, 2 * np.pi, n_circles)
-    phase = 2 * np.pi * drift_phase(features, config)
+    cycles, end_cycles = _drift_steps(features, config)
+    phase = 2 * np.pi * cycles
     drift = np.zeros((n, Z_DIM))
     for c in range(n_circles):
-        angle = phase * _GOLDEN**c + offsets[c]
+        speed = _GOLDEN**c
+        if loop and end_cycles > 0:
+            # a whole number of turns over the loop (the nearest; 0: the circle stands)
+            speed *= round(end_cycles * _GOLDEN**c) / (end_cycles * _GOLDEN**c)
+        angle = phase * speed + offsets[c]
         drift += np.outer(np.cos(angle), circles[2 * c]) + np.outer(np.sin(angle),
                                                                      circles[2 * c + 1])
     drift *= config.drift_amount / np.sqrt(2 * n_circles)
 
     envelope, beat_index = beat_pulses(features, config)
+    if max_pulses_per_s is not None:
+        envelope, beat_index = limit_pulse_rate(envelope, beat_index, fps=features.fps,
+                                                per_second=max_pulses_per_s)
     # a pulse keeps the calm of its own beat frame, so it still peaks there
     calm = calm_factor(features, config)
     start_of_pulse = np.flatnonzero(np.diff(np.r_[-2, beat_index]) != 0)
@@ -393,7 +467,7 @@ def map_features(features: Features, classes: Sequence[int], config: MappingConf
 
     # a drop sends the base point to a new place on its bar frame
     bases = np.repeat(base[None, :], n, axis=0)
-    if config.drop_jump > 0:
+    if config.drop_jump > 0 and not loop:
         for change in section_changes(features, config):
             if change.drop:
                 leap = config.drop_jump
@@ -401,15 +475,23 @@ def map_features(features: Features, classes: Sequence[int], config: MappingConf
                        ) / np.sqrt((1 - leap) ** 2 + leap**2)
                 bases[change.frame:] = new
 
+    # a loop's class mix comes home over its last bar (or second, without bars)
+    downbeats = features.downbeat_frames
+    bar = int(np.median(np.diff(downbeats))) if len(downbeats) > 1 else int(features.fps)
     if not cues:
         z = np.clip(bases + drift + pulses, -2.0, 2.0) * config.truncation
+        weights = class_weights(features, len(classes), config)
+        if loop:
+            weights = close_loop(weights, bar).astype(np.float32)
         return Trajectory(
             z=z.astype(np.float32),
             class_ids=np.asarray(classes, dtype=np.int64),
-            class_weights=class_weights(features, len(classes), config),
+            class_weights=weights,
             truncation=float(config.truncation),
         )
     ids, weights, intensity, truncation = _cue_plan(features, classes, config, cues)
+    if loop:
+        weights, intensity = close_loop(weights, bar), close_loop(intensity, bar)
     motion = intensity[:, None] * (drift + pulses)
     z = np.clip(bases + motion, -2.0, 2.0) * truncation[:, None]
     varies = bool(np.any(truncation != config.truncation))

@@ -15,7 +15,10 @@ in `audiogan.distributed`, tempo mode in `audiogan.synth`):
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import hashlib
+import json
 import logging
 import os
 import shutil
@@ -32,16 +35,24 @@ import numpy as np
 from audiogan import analysis, audio, cache, mapping, stems, tempo, timing
 from audiogan.beats import LOW_CONFIDENCE
 from audiogan.config import DEFAULT_FPS, RenderConfig, TempoConfig, resolve_config
-from audiogan.encode import AudioTrack, ParallelVideoWriter, VideoWriter, concat_segments
+from audiogan.encode import (
+    AudioTrack,
+    ParallelVideoWriter,
+    VideoSettings,
+    VideoWriter,
+    concat_segments,
+)
 from audiogan.errors import AudioLoadError, ConfigError, ResourceError
 from audiogan.files import atomic_write, remove_stale_partials, segment_folder, temporary_path
+from audiogan.flashes import FlashCounter, FlashReport
 from audiogan.types import NUM_CLASSES, Z_DIM, Cue, Features, Trajectory
 
 __all__ = ["MIN_DURATION_S", "RenderPlan", "RenderResult", "TempoPlan", "TempoResult",
            "analyze_song", "encoder_count", "fit_to_ratio", "frame_batches",
            "join_segment_bytes", "join_segments", "load_generator", "plan_output", "prepare",
-           "prepare_tempo", "render", "render_plan", "render_segment", "render_segment_bytes",
-           "render_tempo", "timestamped_path", "write_clip"]
+           "prepare_tempo", "read_record", "render", "render_plan", "render_segment",
+           "render_segment_bytes", "render_tempo", "song_hash", "timestamped_path",
+           "video_record", "video_settings", "write_clip"]
 
 log = logging.getLogger("audiogan")
 """Notes for the user (the CLI prints them as ``audiogan: note: ...`` lines)."""
@@ -52,6 +63,10 @@ MIN_SEGMENT_FRAMES = 8
 SILENT_DBFS = -80.0
 VIDEO_SUFFIXES = (".mp4", ".m4v", ".mov")
 HASH_NAME = "last_hash.txt"
+MAX_FLASHES_PER_S = 3.0
+"""WCAG 2.3.1: no more than three general flashes in any one second."""
+CANVAS_SECONDS = (3.0, 8.0)
+"""How long a Spotify Canvas may be."""
 
 Progress = Callable[[str, float, float | None], None]
 """``progress(stage, done, total)``: stage is "weights", "beat model" (downloads), "analysis",
@@ -75,6 +90,8 @@ class RenderResult:
     beats: int
     device: str
     beat_tracker: str = "audiogan"
+    flashes: FlashReport | None = None
+    """The general flashes (WCAG 2.3.1) the picture makes; None where not counted."""
 
     @property
     def achieved_fps(self) -> float:
@@ -87,15 +104,16 @@ class RenderResult:
 
 
 def plan_output(song: Path, output: str | Path | None, *, preview: bool = False,
-                overwrite: bool = False) -> Path:
+                overwrite: bool = False, suffix: str = ".mp4") -> Path:
     """Where the video goes; raise `ConfigError` if it cannot or must not be written there.
 
-    Default: ``SONG_STEM.mp4`` (``SONG_STEM.preview.mp4`` for a preview) beside the song. An
-    existing folder as `output` puts that name in the folder. Missing folders are created.
+    Default: ``SONG_STEM.mp4`` (``SONG_STEM.preview.mp4`` for a preview; `suffix` ``.mov``
+    for ProRes) beside the song. An existing folder as `output` puts that name in the folder.
+    Missing folders are created.
     """
-    default_name = f"{song.stem}.preview.mp4" if preview else f"{song.stem}.mp4"
+    default_name = f"{song.stem}.preview{suffix}" if preview else f"{song.stem}{suffix}"
     if song.name == default_name:  # the song is itself an mp4: never write over it
-        default_name = f"{song.stem}.audiogan.mp4"
+        default_name = f"{song.stem}.audiogan{suffix}"
     if output is None:
         target = song.with_name(default_name)
     else:
@@ -106,6 +124,9 @@ def plan_output(song: Path, output: str | Path | None, *, preview: bool = False,
         raise ConfigError(f"output {target} is the input song; choose another -o")
     if target.suffix.lower() not in VIDEO_SUFFIXES:
         raise ConfigError(f"output {target} must end in .mp4 (or .m4v, .mov)")
+    if suffix == ".mov" and target.suffix.lower() != ".mov":
+        raise ConfigError(f"output {target}: ProRes (--for editor, codec prores) goes in a "
+                          ".mov; choose -o NAME.mov")
     if target.exists() and not overwrite:
         raise ConfigError(f"{target} already exists; pass --overwrite to replace it "
                           "or choose another -o")
@@ -274,10 +295,24 @@ class RenderPlan:
     info: audio.AudioInfo
     features: Features
     trajectory: Trajectory
+    settings: RenderConfig | None = None
+    """The settings as the user resolved them (`config` is that of the excerpt a loop
+    chose); what `record` keeps. None: `config`."""
 
     @property
     def n_frames(self) -> int:
         return self.trajectory.n_frames
+
+    @functools.cached_property
+    def record(self) -> dict[str, Any]:
+        """What renders this video again: the song's name and SHA-256, the release preset,
+        the seed, every resolved setting and the versions (see `read_record`)."""
+        return video_record(self.song, self.settings or self.config)
+
+    @property
+    def record_path(self) -> Path:
+        """Where the record goes: ``VIDEO.json`` beside ``VIDEO.mp4``."""
+        return self.target.with_suffix(".json")
 
     @property
     def model_name(self) -> str | None:
@@ -285,8 +320,10 @@ class RenderPlan:
         return self.config.model
 
     @property
-    def audio_track(self) -> AudioTrack:
-        """The excerpt of the song the video carries."""
+    def audio_track(self) -> AudioTrack | None:
+        """The excerpt of the song the video carries (None for a silent video)."""
+        if self.config.silent:
+            return None
         return AudioTrack(self.song, start=self.config.start, duration=self.features.duration_s,
                           sample_rate=self.info.sample_rate)
 
@@ -329,20 +366,171 @@ def _prepare(song: str | Path, output: str | Path | None, config: RenderConfig, 
     """`prepare`, calling ``before_analysis(config)`` once the cheap checks pass (`render`
     loads the model there, so bad weights fail before a long analysis)."""
     song = Path(song).expanduser()
+    settings = config
     info = audio.probe(song)
     _check_excerpt(info, config)
-    target = plan_output(song, output, preview=config.preview, overwrite=overwrite)
+    target = plan_output(song, output, preview=config.preview, overwrite=overwrite,
+                         suffix=".mov" if config.codec == "prores" else ".mp4")
     remove_stale_partials(target.parent)  # what a killed render (kill -9) left behind
     user = _read_timing(config)
     beat = _beat_tracker(config, progress)
     if before_analysis is not None:
         before_analysis(config)
     features = _song_features(info, config, user, progress, beat)
+    if config.loop is not None or config.release == "canvas":
+        features, config = _loop_excerpt(features, config, info.path.name)
     cues = timing.resolve_cues(list(user.cues), features, start_s=config.start)
     trajectory = mapping.map_features(features, config.classes, config.mapping,
-                                      seed=config.seed, cues=cues)
+                                      seed=config.seed, cues=cues,
+                                      loop=config.loop is not None,
+                                      max_pulses_per_s=MAX_FLASHES_PER_S
+                                      if config.safe_flashes else None)
     return RenderPlan(song=song, target=target, config=config, info=info, features=features,
-                      trajectory=trajectory)
+                      trajectory=trajectory, settings=settings)
+
+
+def _excerpt(features: Features, first: int, count: int) -> Features:
+    """Frames ``[first, first + count)`` of `features`, times shifted to start there."""
+    fps, n = features.fps, features.n_frames
+    offset, length = first / fps, count / fps
+
+    def times(values: np.ndarray) -> np.ndarray:
+        shifted = np.asarray(values, dtype=np.float64) - offset
+        return shifted[(shifted >= 0) & (shifted < length)]
+
+    def frames(values: np.ndarray) -> np.ndarray:
+        return values[first:first + count] if len(values) == n else values
+
+    sections = np.clip(np.asarray(features.sections_s).reshape(-1, 2) - offset, 0.0, length)
+    keep = sections[:, 1] > sections[:, 0]
+    return dataclasses.replace(
+        features, duration_s=length, beats_s=times(features.beats_s),
+        downbeats_s=times(features.downbeats_s), onset=frames(features.onset),
+        loudness_db=frames(features.loudness_db), chroma=frames(features.chroma),
+        tempo_curve=frames(features.tempo_curve),
+        confidence_curve=frames(features.confidence_curve), sections_s=sections[keep],
+        section_labels=np.asarray(features.section_labels)[keep]
+        if len(features.section_labels) == len(sections) else features.section_labels)
+
+
+def _loop_excerpt(features: Features, config: RenderConfig,
+                  name: str) -> tuple[Features, RenderConfig]:
+    """The features of exactly ``config.loop`` bars from the first bar line after the
+    start, and the config of that excerpt (its start and duration in the song).
+
+    The loop starts a little before its bar line (15 % of a beat), where the last beat's
+    pulse has died away: the cut from the last frame back to the first falls between two
+    pulses, where the picture moves least, and the hit lands just after it. ``--for canvas``
+    without ``--loop`` takes as many bars as fit in 8 s.
+    """
+    fps = features.fps
+    downbeats = np.asarray(features.downbeats_s, dtype=np.float64)
+    if len(downbeats) < 2:
+        raise AudioLoadError(f"--loop needs bar lines and none were found in {name}; give "
+                             "--bpm and --beat-offset, or --beats FILE")
+    bar_s = float(np.median(np.diff(downbeats)))
+    bars = config.loop
+    if config.release == "canvas":
+        low, high = CANVAS_SECONDS
+        fitting = max(1, int((high + 0.5 / fps) // bar_s))
+        if bars is None:
+            bars = fitting
+        if not low - 0.5 / fps <= bars * bar_s <= high + 0.5 / fps:
+            hint = (f"use --loop {fitting}" if low <= fitting * bar_s <= high
+                    else "a bar of this song does not fit; give --bpm for a faster grid")
+            raise ConfigError(f"--for canvas: {bars} bars of {name} last {bars * bar_s:.1f} s,"
+                              f" and a Spotify Canvas is {low:g}-{high:g} s; {hint}")
+    assert bars is not None
+    beat_frames = features.beat_frames
+    beat = float(np.median(np.diff(beat_frames))) if len(beat_frames) > 1 else bar_s * fps / 4
+    lead = max(1, round(0.15 * beat))
+    for j in range(len(downbeats) - bars):
+        if round(downbeats[j] * fps) - lead >= 0:
+            break
+    else:
+        whole = max(0, len(downbeats) - 1)
+        raise ConfigError(f"--loop {bars}: only {whole} whole bar{'s' * (whole != 1)} follow "
+                          f"--start {config.start:g} in {name}; choose fewer bars or an "
+                          "earlier --start")
+    first = round(downbeats[j] * fps) - lead
+    count = round(downbeats[j + bars] * fps) - round(downbeats[j] * fps)
+    excerpt = _excerpt(features, first, count)
+    return excerpt, dataclasses.replace(config, start=config.start + first / fps,
+                                        duration=count / fps, loop=bars)
+
+
+def song_hash(song: Path) -> str:
+    """SHA-256 of the song file, hex."""
+    digest = hashlib.sha256()
+    with open(song, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _plain(value: Any) -> Any:
+    """`value` as JSON has it: paths as strings, tuples as lists."""
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(item) for item in value]
+    return value
+
+
+def video_record(song: Path, config: RenderConfig) -> dict[str, Any]:
+    """The reproducible record of a render of `song` with `config` (see `read_record`)."""
+    import importlib.metadata
+
+    from audiogan import __version__
+
+    def version(package: str) -> str | None:
+        try:
+            return importlib.metadata.version(package)
+        except importlib.metadata.PackageNotFoundError:
+            return None
+
+    settings = _plain(dataclasses.asdict(config))
+    settings.pop("analysis_cache", None)
+    return {"audiogan_record": 1,
+            "song": {"name": song.name, "sha256": song_hash(song)},
+            "release": config.release, "seed": config.seed, "settings": settings,
+            "versions": {"audiogan": __version__, "torch": version("torch"),
+                         "pytorch-pretrained-biggan": version("pytorch-pretrained-biggan"),
+                         "librosa": version("librosa"), "numpy": version("numpy")}}
+
+
+def read_record(path: str | Path, song: str | Path | None = None) -> dict[str, Any]:
+    """The settings a ``VIDEO.json`` record holds, as options for `resolve_config` (the
+    mapping's keys among them). With `song`, a note is logged when it is not the song the
+    record was made from (by SHA-256): the video will differ."""
+    path = Path(path).expanduser()
+    try:
+        record = json.loads(path.read_text("utf-8"))
+        settings = dict(record["settings"])
+        mapping_values = dict(settings.pop("mapping"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError,
+            ValueError) as exc:
+        raise ConfigError(f"--settings {path} is not a video record written by audiogan "
+                          f"({type(exc).__name__}: {exc})") from None
+    if song is not None:
+        song = Path(song).expanduser()
+        expected = record.get("song", {}).get("sha256")
+        if song.is_file() and expected and song_hash(song) != expected:
+            log.warning(f"note: {song.name} is not the song {path.name} was made from "
+                        f"({record['song'].get('name')}); the video will differ")
+    return {**{key: value for key, value in settings.items() if value is not None},
+            **mapping_values}
+
+
+def _write_record(plan: RenderPlan) -> None:
+    try:
+        with atomic_write(plan.record_path) as partial:
+            partial.write_text(json.dumps(plan.record, indent=2) + "\n", encoding="utf-8")
+    except OSError as exc:
+        raise ResourceError(f"could not write {plan.record_path} "
+                            f"({exc.strerror or exc})") from None
 
 
 # --- 2. frames -----------------------------------------------------------------------------
@@ -354,17 +542,49 @@ def load_generator(plan: RenderPlan, progress: Progress | None = None):
 
 
 def _load_generator(config: RenderConfig, progress: Progress | None):
+    """BigGAN, made natively wider (or taller) for ``--fit wide`` at another aspect."""
     from audiogan import model as biggan
 
     def report_download(done: int, total: int | None) -> None:
         if progress is not None:
             progress("weights", done, total)
 
-    return biggan.load_biggan(config.model, config.weights, progress=report_download)
+    generator = biggan.load_biggan(config.model, config.weights, progress=report_download)
+    if config.fit == "wide" and config.size is not None:
+        width, height = config.size
+        generator = biggan.widen(generator, width / height, seed=config.seed)
+    return generator
 
 
 def _resolution(generator) -> int:
     return int(generator.config.output_dim)
+
+
+def _frame_size(generator) -> tuple[int, int]:
+    """(width, height) of the pictures `generator` makes."""
+    from audiogan import model as biggan
+
+    return biggan.frame_size(generator)
+
+
+def video_settings(config: RenderConfig, *, first_frame: int = 0, segment: bool = False,
+                   record: dict[str, Any] | None = None) -> VideoSettings:
+    """How a render's video is encoded (`audiogan.encode.VideoSettings`), from its config;
+    `first_frame` numbers the PNGs of a segment, `segment` marks a part to be joined."""
+    if config.frames_dir is not None:
+        try:
+            config.frames_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ResourceError(f"cannot create --frames folder {config.frames_dir} "
+                                f"({exc.strerror or exc})") from None
+    return VideoSettings(
+        size=config.size, fit="crop" if config.fit == "wide" else config.fit,
+        codec=config.codec, crf=config.crf, speed=config.encoder_speed,
+        maxrate_kbps=config.maxrate, gop=config.gop, bframes=config.bframes,
+        audio_kbps=config.audio_bitrate, audio_rate=config.audio_rate,
+        frames_dir=config.frames_dir, frames_start=first_frame, segment=segment,
+        metadata=(("comment", json.dumps(record, separators=(",", ":"))),)
+        if record is not None else ())
 
 
 def frame_batches(generator, trajectory: Trajectory, *, device: str, dtype: str,
@@ -404,54 +624,71 @@ def _write_frames(batches: Iterator[np.ndarray], writer: Any, total: int,
         progress("encoding", done, total)
 
 
+def _counted(batches: Iterator[np.ndarray], counter: FlashCounter | None,
+             safe: bool = False) -> Iterator[np.ndarray]:
+    """The batches, each shown to the flash counter on its way to the encoder; with `safe`
+    a frame that would flash a fourth time within a second is eased towards the one before
+    (`FlashCounter.limit`), what ``--safe-flashes`` adds to the thinned pulses."""
+    for frames in batches:
+        if counter is not None and safe:
+            frames = counter.limit(frames, int(MAX_FLASHES_PER_S))
+        elif counter is not None:
+            counter.update(frames)
+        yield frames
+
+
 def render_segment(plan: RenderPlan, path: str | Path, start: int, stop: int, *,
-                   generator=None, progress: Progress | None = None) -> Path:
+                   generator=None, progress: Progress | None = None,
+                   flashes: FlashCounter | None = None) -> Path:
     """Render frames ``[start, stop)`` of `plan` into `path`: an H.264 mp4 with no audio.
 
     Segments of one plan, made with any split of ``[0, n_frames)`` and joined in order by
     `join_segments`, give the same video as one unsplit render. The trajectory is computed
     for the whole song, so every frame is the same whichever segment makes it.
-    ``progress("frames", done, stop - start)`` follows the frames.
+    ``progress("frames", done, stop - start)`` follows the frames; `flashes` counts them.
     """
     if not 0 <= start < stop <= plan.n_frames:
         raise ValueError(f"frame range [{start}, {stop}) is not within [0, {plan.n_frames})")
     generator = generator if generator is not None else load_generator(plan, progress)
-    size = _resolution(generator)
-    with VideoWriter(path, size=(size, size), fps=plan.config.fps, crf=plan.config.crf,
-                     speed=plan.config.encoder_speed) as writer:
-        _write_frames(_plan_batches(plan, generator, start, stop), writer, stop - start,
-                      progress)
+    settings = video_settings(plan.config, first_frame=start, segment=True)
+    with VideoWriter(path, size=_frame_size(generator), fps=plan.config.fps,
+                     settings=settings) as writer:
+        _write_frames(_counted(_plan_batches(plan, generator, start, stop), flashes,
+                               plan.config.safe_flashes), writer, stop - start, progress)
     return Path(path)
 
 
 # --- 3. join -------------------------------------------------------------------------------
 
-def join_segments(plan: RenderPlan, segments: Sequence[Path], *, size: int,
-                  started: float) -> RenderResult:
-    """Join the plan's segments (frames `size` px square), in order, into ``plan.target``
-    and mux its audio once; `started` is when the render began (`time.perf_counter`)."""
-    concat_segments(segments, plan.target, audio=plan.audio_track)
+def join_segments(plan: RenderPlan, segments: Sequence[Path], *,
+                  size: int | tuple[int, int], started: float) -> RenderResult:
+    """Join the plan's segments (of frames `size`, (width, height) or a square's side made
+    by the model), in order, into ``plan.target`` and mux its audio once; `started` is when
+    the render began (`time.perf_counter`)."""
+    concat_segments(segments, plan.target, audio=plan.audio_track,
+                    settings=video_settings(plan.config, record=plan.record))
     return _result(plan, size, started)
 
 
 def render_segment_bytes(plan: RenderPlan, start: int, stop: int,
-                         generators: dict) -> tuple[bytes, int]:
+                         generators: dict) -> tuple[bytes, tuple[int, int]]:
     """Frames ``[start, stop)`` of `plan` as the bytes of an H.264 segment, and their size:
     what a worker with no disk shared with the driver sends back. `generators` keeps the
     models loaded so far, by model and weights, for the next range."""
-    key = (plan.model_name, str(plan.config.weights))
+    key = (plan.model_name, str(plan.config.weights), plan.config.size, plan.config.fit,
+           plan.config.seed)
     if key not in generators:
         generators[key] = load_generator(plan)
     folder = Path(tempfile.mkdtemp(prefix="audiogan-segment-"))
     try:
-        path = render_segment(plan, folder / "segment.mp4", start, stop,
+        path = render_segment(plan, folder / f"segment{plan.target.suffix}", start, stop,
                               generator=generators[key])
-        return path.read_bytes(), _resolution(generators[key])
+        return path.read_bytes(), _frame_size(generators[key])
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def join_segment_bytes(plan: RenderPlan, parts: Sequence[tuple[bytes, int]],
+def join_segment_bytes(plan: RenderPlan, parts: Sequence[tuple[bytes, tuple[int, int]]],
                        started: float) -> RenderResult:
     """`join_segments` for the ``(bytes, size)`` of `render_segment_bytes`, in order: they
     are written beside the target (a hidden folder, removed after) and joined."""
@@ -460,7 +697,7 @@ def join_segment_bytes(plan: RenderPlan, parts: Sequence[tuple[bytes, int]],
     try:
         paths = []
         for index, (data, _size) in enumerate(parts):
-            paths.append(folder / f"{index:04d}.mp4")
+            paths.append(folder / f"{index:04d}{plan.target.suffix}")
             paths[-1].write_bytes(data)
         return join_segments(plan, paths, size=parts[0][1], started=started)
     finally:
@@ -478,10 +715,20 @@ def encoder_count(encoders: int, device: str) -> int:
     return max(1, min(4, (os.cpu_count() or 1) // 4))
 
 
-def _result(plan: RenderPlan, size: int, started: float) -> RenderResult:
+def _result(plan: RenderPlan, size: int | tuple[int, int], started: float,
+            flashes: FlashCounter | None = None) -> RenderResult:
+    width, height = plan.config.size or (size if isinstance(size, tuple) else (size, size))
+    _write_record(plan)
+    report = flashes.report() if flashes is not None else None
+    if report is not None and not report.safe:
+        log.warning(f"note: the picture flashes {report.max_per_second} times in one second "
+                    f"at {report.worst_s:.1f} s of {plan.target.name}, more than the 3 that WCAG "
+                    "2.3.1 allows (a risk for viewers with photosensitive epilepsy); "
+                    "--safe-flashes limits the pulses so that it never does")
     return RenderResult(
+        flashes=report,
         output=plan.target, duration_s=plan.features.duration_s, frames=plan.n_frames,
-        fps=plan.config.fps, width=size, height=size, wall_s=time.perf_counter() - started,
+        fps=plan.config.fps, width=width, height=height, wall_s=time.perf_counter() - started,
         tempo_bpm=plan.features.tempo_bpm, beats=len(plan.features.beats_s),
         device=plan.config.device, beat_tracker=plan.features.beat_tracker)
 
@@ -497,7 +744,8 @@ def render_plan(plan: RenderPlan, *, generator=None, split_frames: int | None = 
     started = time.perf_counter() if started is None else started
     generator = generator if generator is not None else load_generator(plan, progress)
     total, config = plan.n_frames, plan.config
-    size = _resolution(generator)
+    size = _frame_size(generator)
+    flashes = FlashCounter(config.fps)
     if split_frames is not None and split_frames > 1:
         folder = segment_folder(plan.target)
         folder.mkdir(exist_ok=True)
@@ -510,29 +758,33 @@ def render_plan(plan: RenderPlan, *, generator=None, split_frames: int | None = 
                     progress("frames", done + value, total)
 
             for index, (first, last) in enumerate(plan.frame_ranges(split_frames)):
-                segments.append(render_segment(plan, folder / f"{index:04d}.mp4", first, last,
-                                               generator=generator, progress=report))
+                segments.append(render_segment(plan, folder / f"{index:04d}{plan.target.suffix}",
+                                               first, last, generator=generator,
+                                               progress=report, flashes=flashes))
                 done += last - first
             if progress is not None:
                 progress("encoding", total, total)
-            return join_segments(plan, segments, size=size, started=started)
+            concat_segments(segments, plan.target, audio=plan.audio_track,
+                            settings=video_settings(plan.config, record=plan.record))
+            return _result(plan, size, started, flashes)
         finally:
             shutil.rmtree(folder, ignore_errors=True)
     else:
         encoders = encoder_count(config.encoders, config.device)
         writer: VideoWriter | ParallelVideoWriter
         if encoders > 1:
-            writer = ParallelVideoWriter(plan.target, size=(size, size), fps=config.fps,
-                                         audio=plan.audio_track, crf=config.crf,
-                                         speed=config.encoder_speed, workers=encoders,
-                                         total_frames=total)
+            writer = ParallelVideoWriter(plan.target, size=size, fps=config.fps,
+                                         audio=plan.audio_track, workers=encoders,
+                                         total_frames=total,
+                                         settings=video_settings(config, record=plan.record))
         else:
-            writer = VideoWriter(plan.target, size=(size, size), fps=config.fps,
-                                 audio=plan.audio_track, crf=config.crf,
-                                 speed=config.encoder_speed)
+            writer = VideoWriter(plan.target, size=size, fps=config.fps,
+                                 audio=plan.audio_track,
+                                 settings=video_settings(config, record=plan.record))
         with writer:
-            _write_frames(_plan_batches(plan, generator, 0, total), writer, total, progress)
-    return _result(plan, size, started)
+            _write_frames(_counted(_plan_batches(plan, generator, 0, total), flashes,
+                                   config.safe_flashes), writer, total, progress)
+    return _result(plan, size, started, flashes)
 
 
 def render(song: str | Path, output: str | Path | None = None, *,

@@ -174,7 +174,9 @@ def test_killed_run_leaves_no_partial_video_and_the_next_run_finishes(tiny_weigh
     results = render_album(songs, out, weights=tiny_weights, fps=12.0)
     assert [r.status for r in results] == ["skipped", "rendered"]
     assert probe_video(out / "02 track.mp4").frames == 36
-    assert sorted(p.name for p in out.iterdir()) == ["01 track.mp4", "02 track.mp4",
+    # each video with its VIDEO.json record beside it (issue F), nothing partial
+    assert sorted(p.name for p in out.iterdir()) == ["01 track.json", "01 track.mp4",
+                                                     "02 track.json", "02 track.mp4",
                                                      "manifest.json"]
 
 

@@ -33,7 +33,8 @@ def test_render_frames_duration_codecs(sample_render):
     assert frames.shape[1:] == (128, 128, 3)
     facts = synth.stream_facts(sample_render)
     assert "Video: h264" in facts and "yuv420p" in facts
-    assert "Audio: aac" in facts and "44100 Hz, stereo" in facts
+    # issue F: 48 kHz stereo AAC by default (was the song's own 44.1 kHz)
+    assert "Audio: aac" in facts and "48000 Hz, stereo" in facts
 
 
 def test_audio_is_the_original_and_in_sync(sample_render, sample_song):

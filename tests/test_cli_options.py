@@ -125,7 +125,7 @@ def test_device_cpu_and_a_device_that_does_not_exist(song, tiny_weights, tmp_pat
         fails_with((str(song), "--weights", str(tiny_weights), "-o", str(tmp_path / "c.mp4"),
                     "--device", "cuda"),
                    "--device cuda: no CUDA GPU is available here; use --device cpu or auto")
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.mp4"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.json", "a.mp4"]  # + its record
 
 
 def test_dtype(song, tiny_weights, tmp_path):
@@ -139,7 +139,7 @@ def test_dtype(song, tiny_weights, tmp_path):
     fails_with((str(song), "--weights", str(tiny_weights), "-o", str(tmp_path / "c.mp4"),
                 "--dtype", "float8"),
                "dtype must be auto, float32, float16 or bfloat16, got 'float8'")
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.mp4"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.json", "a.mp4"]  # + its record
 
 
 def test_compile_takes_the_fixed_shape_path_and_makes_the_same_frames(

@@ -226,3 +226,49 @@ def test_no_grid_at_all_still_pulses_on_the_hits():
     features = dataclasses.replace(synth.features(onset=onset), beat_confidence=0.0)
     envelope, _ = beat_pulses(features, CONFIG)
     assert set(np.flatnonzero(np.diff(np.r_[0.0, envelope]) > 0.5)) == {40, 130, 210}
+
+
+def test_a_loop_ends_where_it_began():
+    """The drift closes its circles, the class mix comes home: the frame after the last
+    would be the first, so the cut back is no larger than a step between neighbours."""
+    fps, n = 30.0, 240
+    beats = np.arange(0.25, 8.0, 0.5)
+    rng = np.random.default_rng(1)
+    chroma = np.abs(rng.standard_normal((n, 12))).astype(np.float32)
+    chroma[:, :6] *= np.linspace(0, 3, n)[:, None]  # the harmony wanders off
+    onset = np.zeros(n, np.float32)
+    onset[np.round(beats * fps).astype(int)] = 1.0
+    song = dataclasses.replace(synth.features(n, fps, beats_s=beats, onset=onset,
+                                              chroma=chroma),
+                               downbeats_s=beats[::4], meter=4)
+    config = MappingConfig(drift_speed=20.0)
+    for loop in (False, True):
+        trajectory = map_features(song, [1, 2, 3], config, seed=3, loop=loop)
+        z, weights = trajectory.z.astype(float), trajectory.class_weights.astype(float)
+        steps = np.linalg.norm(np.diff(z, axis=0), axis=1)
+        wrap = np.linalg.norm(z[0] - z[-1])
+        weight_wrap = np.abs(weights[0] - weights[-1]).sum()
+        if loop:
+            assert wrap <= np.median(steps)
+            assert weight_wrap <= np.median(np.abs(np.diff(weights, axis=0)).sum(axis=1)) + 1e-3
+        else:
+            assert wrap > 5 * np.median(steps) and weight_wrap > 0.05
+
+
+def test_safe_flashes_keep_at_most_three_pulses_a_second():
+    fps, n = 30.0, 300
+    beats = np.arange(0.1, 10.0, 60 / 300)  # 300 BPM: 5 pulses a second
+    onset = np.zeros(n, np.float32)
+    onset[np.round(beats * fps).astype(int)] = 1.0
+    song = synth.features(n, fps, beats_s=beats, onset=onset)
+
+    def pulses(trajectory) -> np.ndarray:
+        """Frames where z leaps away from its resting point (frame 0, before any beat)."""
+        away = np.linalg.norm(trajectory.z.astype(float) - trajectory.z[0], axis=1)
+        return np.flatnonzero(np.diff(away) > 0.1) + 1
+
+    config = MappingConfig(drift_amount=0.0, calm=0.0)
+    fast = pulses(map_features(song, [1], config))
+    safe = pulses(map_features(song, [1], config, max_pulses_per_s=3.0))
+    in_a_second = [np.sum((safe >= f) & (safe < f + fps)) for f in range(n)]
+    assert len(fast) >= 45 and max(in_a_second) <= 3 and len(safe) >= 25

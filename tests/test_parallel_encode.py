@@ -73,4 +73,4 @@ def test_a_render_clears_what_a_killed_render_left(tmp_path, clicks_120, tiny_we
     result = render(song, tmp_path / "clip.mp4", classes=[1, 2], weights=tiny_weights,
                     duration=1.0, device="cpu")
     assert result.frames == 30
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["clip.mp4"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["clip.json", "clip.mp4"]  # + record
