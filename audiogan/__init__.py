@@ -29,6 +29,7 @@ from audiogan.errors import (
 
 if TYPE_CHECKING:
     from audiogan.album import TrackResult, render_album
+    from audiogan.clips import clip
     from audiogan.pipeline import RenderResult, analyze_song, render
 
 __version__ = "0.1.0"
@@ -38,6 +39,7 @@ _LAZY = {
     "TrackResult": "audiogan.album",
     "render_album": "audiogan.album",
     "RenderResult": "audiogan.pipeline",
+    "clip": "audiogan.clips",
     "analyze_song": "audiogan.pipeline",
     "render": "audiogan.pipeline",
 }
@@ -56,6 +58,7 @@ __all__ = [
     "TrackResult",
     "__version__",
     "analyze_song",
+    "clip",
     "render",
     "render_album",
 ]

@@ -50,9 +50,9 @@ from audiogan.types import NUM_CLASSES, Z_DIM, Cue, Features, Trajectory
 __all__ = ["MIN_DURATION_S", "RenderPlan", "RenderResult", "TempoPlan", "TempoResult",
            "analyze_song", "encoder_count", "fit_to_ratio", "frame_batches",
            "join_segment_bytes", "join_segments", "load_generator", "plan_output", "prepare",
-           "prepare_tempo", "read_record", "render", "render_plan", "render_segment",
-           "render_segment_bytes", "render_tempo", "song_hash", "timestamped_path",
-           "video_record", "video_settings", "write_clip"]
+           "prepare_frames", "prepare_tempo", "read_record", "render", "render_plan",
+           "render_segment", "render_segment_bytes", "render_tempo", "song_hash",
+           "timestamped_path", "video_record", "video_settings", "write_clip"]
 
 log = logging.getLogger("audiogan")
 """Notes for the user (the CLI prints them as ``audiogan: note: ...`` lines)."""
@@ -360,18 +360,31 @@ def prepare(song: str | Path, output: str | Path | None = None, *,
                     progress=progress)
 
 
+def prepare_frames(song: str | Path, *, config: RenderConfig | None = None,
+                   preset: str | Path | None = None, progress: Progress | None = None,
+                   **options: Any) -> RenderPlan:
+    """`prepare` for frames that are not written to a video file by audiogan (a moviepy
+    clip, `audiogan.clips.clip`): no output is planned or checked."""
+    return _prepare(song, None, _config(config, preset, options), overwrite=False,
+                    progress=progress, write=False)
+
+
 def _prepare(song: str | Path, output: str | Path | None, config: RenderConfig, *,
              overwrite: bool, progress: Progress | None,
-             before_analysis: Callable[[RenderConfig], None] | None = None) -> RenderPlan:
+             before_analysis: Callable[[RenderConfig], None] | None = None,
+             write: bool = True) -> RenderPlan:
     """`prepare`, calling ``before_analysis(config)`` once the cheap checks pass (`render`
     loads the model there, so bad weights fail before a long analysis)."""
     song = Path(song).expanduser()
     settings = config
     info = audio.probe(song)
     _check_excerpt(info, config)
-    target = plan_output(song, output, preview=config.preview, overwrite=overwrite,
-                         suffix=".mov" if config.codec == "prores" else ".mp4")
-    remove_stale_partials(target.parent)  # what a killed render (kill -9) left behind
+    if write:
+        target = plan_output(song, output, preview=config.preview, overwrite=overwrite,
+                             suffix=".mov" if config.codec == "prores" else ".mp4")
+        remove_stale_partials(target.parent)  # what a killed render (kill -9) left behind
+    else:
+        target = song.with_suffix(".mp4")  # a name for messages; nothing is written
     user = _read_timing(config)
     beat = _beat_tracker(config, progress)
     if before_analysis is not None:
