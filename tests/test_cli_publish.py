@@ -212,3 +212,30 @@ def test_flashes_are_counted_and_safe_flashes_keeps_them_within_3(tiny_weights, 
                      " ".join(stderr.split()))
     assert safe is not None and int(safe[2]) <= 3 and "more than the 3" not in stderr
     print(counted.groups(), safe.groups())
+
+
+def test_for_editor_writes_prores_hq_in_a_mov_and_flags_win(song, tiny_weights, tmp_path):
+    code, _, stderr = run(str(song), "--weights", str(tiny_weights), "--for", "editor",
+                          "--size", "320x180", "--fps", "12", "--duration", "1", "-o",
+                          str(tmp_path))
+    assert code == 0, stderr
+    video = tmp_path / "clicks.mov"  # the container the preset names
+    facts = synth.stream_facts(video)
+    assert "prores (HQ)" in facts and "320x180" in facts and "12 fps" in facts
+    assert re.search(r"Audio: pcm_s24le.*48000 Hz, stereo", facts)
+    fails_with((str(song), "--weights", str(tiny_weights), "--for", "editor", "-o",
+                str(tmp_path / "x.mp4")),
+               f"output {tmp_path / 'x.mp4'}: ProRes (--for editor, codec prores) goes in a "
+               ".mov; choose -o NAME.mov")
+
+
+def test_for_youtube_takes_the_users_fps_and_gop(song, tiny_weights, tmp_path):
+    target = tmp_path / "yt24.mp4"
+    code, _, stderr = run(str(song), "--weights", str(tiny_weights), "--for", "youtube",
+                          "--fps", "24", "--size", "256x144", "--duration", "2", "-o",
+                          str(target))
+    assert code == 0, stderr
+    probed = probe_video(target)
+    assert probed is not None and (probed.width, probed.height, probed.fps) == (256, 144, 24)
+    assert probed.frames == 48
+    assert [i for i, (_, key) in enumerate(synth.frame_types(target)) if key] == [0, 12, 24, 36]
