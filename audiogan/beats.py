@@ -420,8 +420,9 @@ def track_grid(envelopes: Sequence[np.ndarray], onset_low: np.ndarray, chroma: n
         return empty
     # (at half the hop rate these second opinions would cost a quarter, but their coarser
     # tempo steps disagree with a right grid: the_hobo 0.86 -> 0.30)
-    others = [dbn_beats(beat_activation([envelope], fps=fps), fps=fps,
-                        min_bpm=tempo_range[0], max_bpm=tempo_range[1])
+    # each judged on the beat or the swung off-beat by the same activation as the grid
+    others = [_unswing(dbn_beats(beat_activation([envelope], fps=fps), fps=fps,
+                                 min_bpm=tempo_range[0], max_bpm=tempo_range[1]), activation)
               for envelope in envelopes]
     support = beat_support(frames, others, fps=fps)
     beats_s = np.maximum(frames / fps - delay_s, 0.0)
