@@ -445,10 +445,20 @@ def analyze_command(
         '(needs matplotlib: pip install "audiogan[plot]").', show_default=False)] = None,
     preset: Annotated[str | None, typer.Option(
         help="The preset whose mapping --plot draws.", show_default=False)] = None,
+    causal: Annotated[bool, typer.Option(
+        "--causal", help="The live tracker's beats: heard as the song plays, no look-ahead "
+        "(what `audiogan live --input` reacts to).")] = False,
 ) -> None:
     """Print the tempo, beats, bars, sections and loudness audiogan hears in SONG."""
     from audiogan.pipeline import analyze_song
 
+    if causal:
+        _analyze_causal(song, as_json=as_json, start=start, duration=duration,
+                        tempo_range=tempo_range, others=dict(
+                            bpm=bpm, beat_offset=beat_offset, beats=beats, stem=stem,
+                            separate=separate or None, beat_tracker=beat_tracker,
+                            beat_model=beat_model, plot=plot))
+        return
     if plot is not None and plot.suffix.lower() != ".png":
         raise ConfigError(f"--plot {plot}: the picture is a PNG; name it *.png")
     options = {"bpm": bpm, "beat_offset": beat_offset, "beats": beats, "stems": stem or None,
@@ -501,6 +511,37 @@ def analyze_command(
     if report["sections"]:
         out.print("  sections: " + ", ".join(f"{s['label']} {s['start']:.1f}-{s['end']:.1f} s"
                                              for s in report["sections"]))
+
+
+def _analyze_causal(song: Path, *, as_json: bool, start: float, duration: float | None,
+                    tempo_range: str | None, others: dict[str, Any]) -> None:
+    """``analyze --causal``: the causal tracker's beats and tempo."""
+    from audiogan.live import causal_analysis
+
+    given = [name for name, value in others.items() if value]
+    if given:
+        flag = "--" + given[0].replace("_", "-")
+        raise ConfigError(f"{flag} does not go with --causal: the causal tracker hears the "
+                          "song as it plays and takes no timing, stems or plot")
+    info, heard = causal_analysis(song, start=start, duration=duration,
+                                  tempo_range=tempo_range)
+    import numpy as np
+
+    tempo = heard.tempo_bpm[heard.tempo_bpm > 0]
+    beats_s = [round(float(b), 4) for b in heard.beats_s]
+    report: dict[str, Any] = {"song": str(info.path), "beat_tracker": "causal",
+              "tempo_bpm": round(float(np.median(tempo)), 2) if len(tempo) else 0.0,
+              "beats_s": beats_s,
+              "tempo_curve": [[round(float(b), 3),
+                               round(float(heard.tempo_bpm[min(len(heard.tempo_bpm) - 1,
+                                                                int(b / heard.hop_s))]), 2)]
+                              for b in heard.beats_s]}
+    if as_json:
+        sys.stdout.write(json.dumps(report) + "\n")
+        return
+    out.print(f"{info.path.name}: causal tracker, tempo {report['tempo_bpm']:.1f} BPM, "
+              f"{len(beats_s)} beats"
+              + (f", first at {beats_s[0]:.2f} s" if beats_s else ""))
 
 
 @app.command("classes")
