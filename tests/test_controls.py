@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import time
 
-import mido
 import numpy as np
 import pytest
-from pythonosc.udp_client import SimpleUDPClient
 
 from audiogan.config import resolve_config
 from audiogan.controls import Controls
 from audiogan.live import play
 from audiogan.model import load_biggan
 from tests import synth
+
+mido = pytest.importorskip("mido")
+SimpleUDPClient = pytest.importorskip("pythonosc.udp_client").SimpleUDPClient
 
 
 def _controls() -> Controls:
