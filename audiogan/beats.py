@@ -34,7 +34,7 @@ import numpy as np
 
 __all__ = ["BeatGrid", "track_grid", "tracking_envelope", "beat_activation", "dbn_beats",
            "tapped_beats", "beat_support", "find_downbeats", "tempo_at", "grid_from_bpm",
-           "BEAT_TRACKERS", "TEMPO_RANGE", "LOW_CONFIDENCE"]
+           "BEAT_TRACKERS", "TEMPO_RANGE", "LOW_CONFIDENCE", "TempoStates"]
 
 BEAT_TRACKERS = ("auto", "audiogan", "beat_this")
 """Who may find the beats: audiogan's own tracker, Beat This! (`audiogan.beatthis`), or auto."""
@@ -432,3 +432,8 @@ def track_grid(envelopes: Sequence[np.ndarray], onset_low: np.ndarray, chroma: n
     tempo = float(np.median(60.0 / np.diff(beats_s))) if len(beats_s) > 1 else 0.0
     return BeatGrid(beats_s=beats_s, downbeats_s=downbeats_s, meter=meter, tempo_bpm=tempo,
                     confidence=float(support.mean()), beat_confidence=support)
+
+
+TempoStates = _TempoStates
+"""The DBN's state space, public for the causal tracker (`audiogan.causal`), which runs the
+forward pass of the same model."""

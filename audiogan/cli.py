@@ -76,7 +76,7 @@ err = Console(stderr=True, highlight=False)
 out = Console(highlight=False)
 
 COMMANDS = ("render", "analyze", "classes", "presets", "test-checkpoint", "tempo", "view",
-            "batch")
+            "batch", "live")
 
 
 class _RateColumn(ProgressColumn):
@@ -445,10 +445,20 @@ def analyze_command(
         '(needs matplotlib: pip install "audiogan[plot]").', show_default=False)] = None,
     preset: Annotated[str | None, typer.Option(
         help="The preset whose mapping --plot draws.", show_default=False)] = None,
+    causal: Annotated[bool, typer.Option(
+        "--causal", help="The live tracker's beats: heard as the song plays, no look-ahead "
+        "(what `audiogan live --input` reacts to).")] = False,
 ) -> None:
     """Print the tempo, beats, bars, sections and loudness audiogan hears in SONG."""
     from audiogan.pipeline import analyze_song
 
+    if causal:
+        _analyze_causal(song, as_json=as_json, start=start, duration=duration,
+                        tempo_range=tempo_range, others=dict(
+                            bpm=bpm, beat_offset=beat_offset, beats=beats, stem=stem,
+                            separate=separate or None, beat_tracker=beat_tracker,
+                            beat_model=beat_model, plot=plot))
+        return
     if plot is not None and plot.suffix.lower() != ".png":
         raise ConfigError(f"--plot {plot}: the picture is a PNG; name it *.png")
     options = {"bpm": bpm, "beat_offset": beat_offset, "beats": beats, "stems": stem or None,
@@ -501,6 +511,37 @@ def analyze_command(
     if report["sections"]:
         out.print("  sections: " + ", ".join(f"{s['label']} {s['start']:.1f}-{s['end']:.1f} s"
                                              for s in report["sections"]))
+
+
+def _analyze_causal(song: Path, *, as_json: bool, start: float, duration: float | None,
+                    tempo_range: str | None, others: dict[str, Any]) -> None:
+    """``analyze --causal``: the causal tracker's beats and tempo."""
+    from audiogan.live import causal_analysis
+
+    given = [name for name, value in others.items() if value]
+    if given:
+        flag = "--" + given[0].replace("_", "-")
+        raise ConfigError(f"{flag} does not go with --causal: the causal tracker hears the "
+                          "song as it plays and takes no timing, stems or plot")
+    info, heard = causal_analysis(song, start=start, duration=duration,
+                                  tempo_range=tempo_range)
+    import numpy as np
+
+    tempo = heard.tempo_bpm[heard.tempo_bpm > 0]
+    beats_s = [round(float(b), 4) for b in heard.beats_s]
+    report: dict[str, Any] = {"song": str(info.path), "beat_tracker": "causal",
+              "tempo_bpm": round(float(np.median(tempo)), 2) if len(tempo) else 0.0,
+              "beats_s": beats_s,
+              "tempo_curve": [[round(float(b), 3),
+                               round(float(heard.tempo_bpm[min(len(heard.tempo_bpm) - 1,
+                                                                int(b / heard.hop_s))]), 2)]
+                              for b in heard.beats_s]}
+    if as_json:
+        sys.stdout.write(json.dumps(report) + "\n")
+        return
+    out.print(f"{info.path.name}: causal tracker, tempo {report['tempo_bpm']:.1f} BPM, "
+              f"{len(beats_s)} beats"
+              + (f", first at {beats_s[0]:.2f} s" if beats_s else ""))
 
 
 @app.command("classes")
@@ -671,6 +712,130 @@ def tempo_command(
                       f"{timing}, seed {result.seed}, {result.wall_s:.1f} s", soft_wrap=True)
 
 
+@app.command("live")
+def live_command(
+    song: Annotated[Path | None, typer.Argument(
+        help="The song to play with its video (known ahead: rendered just in time with the "
+        "analysis and mapping of a render).", show_default=False)] = None,
+    input_device: Annotated[str | None, typer.Option(
+        "--input", help="Listen to this sound card (number or name; `python -m sounddevice` "
+        "lists them) and react with no look-ahead.", show_default=False)] = None,
+    simulate: Annotated[bool, typer.Option(
+        "--simulate", help="A virtual audio clock: no sound card, no window (for tests and "
+        "benchmarks).")] = False,
+    causal: Annotated[bool, typer.Option(
+        "--causal", help="Hear SONG block by block as if from a sound card (as --input does) "
+        "instead of knowing it ahead.")] = False,
+    record: Annotated[Path | None, typer.Option(
+        "--record", help="Write what was shown at each frame time, with the audio, to this "
+        "mp4.", show_default=False)] = None,
+    speed: Annotated[float, typer.Option(
+        help="--simulate: the virtual clock runs this many times faster than this machine "
+        "(2 = a machine half as fast).")] = 1.0,
+    frame_cost: Annotated[float | None, typer.Option(
+        "--frame-cost", help="--simulate: every frame costs exactly this many ms of audio "
+        "time (a forced slow or fast generator).", show_default=False)] = None,
+    classes: Annotated[str | None, typer.Option(
+        "--classes", "-c", help="ImageNet classes, ids or names (the first class set).")
+                       ] = None,
+    more_classes: Annotated[list[str] | None, typer.Option(
+        "--more-classes", metavar="A,B", help="Another class set to switch to with the keys "
+        "1-9, OSC or MIDI (repeatable).", show_default=False)] = None,
+    preset: Annotated[str | None, typer.Option(
+        help="A preset name or .toml file (the first preset).", show_default=False)] = None,
+    more_presets: Annotated[list[str] | None, typer.Option(
+        "--more-presets", metavar="NAME", help="Another preset to switch to with p, OSC or "
+        "MIDI (repeatable).", show_default=False)] = None,
+    osc: Annotated[str | None, typer.Option(
+        "--osc", metavar="HOST:PORT", help="Take OSC control messages on this UDP address "
+        "(see the README for the addresses; needs python-osc).", show_default=False)] = None,
+    midi: Annotated[str | None, typer.Option(
+        "--midi", metavar="PORT", help="Take MIDI control messages from this input port "
+        "('default' for the system's; needs mido).", show_default=False)] = None,
+    model: Annotated[str | None, _MODEL] = None,
+    weights: Annotated[Path | None, _WEIGHTS] = None,
+    fps: Annotated[float | None, _FPS] = None,
+    seed: Annotated[int | None, typer.Option(help="Same seed, same motion [default: 0].",
+                                             show_default=False)] = None,
+    start: Annotated[float | None, typer.Option(help="Start at this second of the song.",
+                                                show_default=False)] = None,
+    duration: Annotated[float | None, typer.Option(help="Play this many seconds.",
+                                                   show_default=False)] = None,
+    device: Annotated[str | None, _DEVICE] = None,
+    dtype: Annotated[str | None, _DTYPE] = None,
+    scale: Annotated[float, typer.Option(help="Window size relative to the frames.")] = 2.0,
+    set_: Annotated[list[str] | None, _SET] = None,
+    quiet: Annotated[bool, _QUIET] = False,
+) -> None:
+    """Play SONG (or a sound card) with its video in real time; keys, OSC and MIDI play it
+    like an instrument."""
+    from audiogan.config import resolve_config
+    from audiogan.controls import Controls
+    from audiogan.live import play
+
+    options = _options(set_, classes, False, False, False, model=model, weights=weights,
+                       fps=fps, seed=seed, start=start, duration=duration, device=device,
+                       dtype=dtype)
+    config = resolve_config(preset, **options)
+    sets = [tuple(config.classes)] + [
+        tuple(resolve_config(hardware=False, classes=[value]).classes)
+        for value in more_classes or []]
+    presets = [str(preset or "default")] + [
+        str(resolve_config(name, hardware=False) and name) for name in more_presets or []]
+    controls = Controls(class_sets=sets, presets=presets)
+    say = (lambda line: None) if quiet else (
+        lambda line: err.print(line, markup=False, highlight=False, soft_wrap=True))
+    inputs = _control_inputs(controls, osc, midi, say)
+    try:
+        stats = play(song, config=config, input_device=input_device, simulate=simulate,
+                     causal=causal, record=record, speed=speed, frame_cost_ms=frame_cost,
+                     scale=scale, controls=controls, log=say)
+    finally:
+        for close in inputs:
+            close()
+    if not quiet:
+        import numpy as np
+
+        made = np.array(stats.make_ms) if stats.make_ms else np.zeros(1)
+        err.print(f"live: {stats.frames_shown} frames shown, {stats.frames_dropped} dropped, "
+                  f"{stats.achieved_fps:.1f} fps achieved of {config.fps:g}, drift "
+                  f"{1000 * stats.max_drift_s:.1f} ms, frame time p50 "
+                  f"{np.percentile(made, 50):.1f} ms, p95 {np.percentile(made, 95):.1f} ms"
+                  + (f", latency {np.mean(stats.latency_ms):.0f} ms" if stats.latency_ms
+                     else ""), markup=False, soft_wrap=True)
+        if stats.recorded is not None:
+            err.print(f"[green]recorded[/green]: {stats.recorded}")
+
+
+def _control_inputs(controls: Any, osc: str | None, midi: str | None,
+                    say: Any) -> list[Any]:
+    """Open the OSC and MIDI inputs asked for; returns their closers."""
+    closers: list[Any] = []
+    if osc is not None:
+        host, sep, port = osc.rpartition(":")
+        if not sep or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ConfigError(f"--osc {osc}: write HOST:PORT, e.g. 127.0.0.1:9000")
+        try:
+            server = controls.serve_osc(host or "127.0.0.1", int(port))
+        except ImportError:
+            raise MissingPackageError("--osc", "python-osc", extra="live") from None
+        except OSError as exc:
+            raise ConfigError(f"--osc {osc}: cannot listen there ({exc.strerror})") from None
+        closers.append(lambda: (server.shutdown(), server.server_close()))
+        say(f"live: OSC on udp://{host or '127.0.0.1'}:{port} (/audiogan/...)")
+    if midi is not None:
+        try:
+            port_in = controls.open_midi(None if midi == "default" else midi)
+        except ImportError:
+            raise MissingPackageError("--midi", "mido (and python-rtmidi)", extra="live"
+                                      ) from None
+        except (OSError, RuntimeError, ValueError) as exc:
+            raise ConfigError(f"--midi {midi}: cannot open that MIDI input ({exc})") from None
+        closers.append(port_in.close)
+        say(f"live: MIDI from {midi}")
+    return closers
+
+
 @app.command("view")
 def view_command(
     source: Annotated[Path, typer.Argument(
@@ -735,7 +900,7 @@ def normalise_argv(argv: list[str]) -> list[str]:
         token = argv[i]
         result.append(token)
         i += 1
-        if token in ("--classes", "-c") and argv[0] in ("render", "tempo", "batch"):
+        if token in ("--classes", "-c") and argv[0] in ("render", "tempo", "batch", "live"):
             values = []
             while i < len(argv) and not argv[i].startswith("-") and not _looks_like_song(argv[i]):
                 values.append(argv[i])
