@@ -367,8 +367,16 @@ def _reporter(job: TrackJob, progress: AlbumProgress | None) -> pipeline.Progres
 def _render_here(jobs: list[TrackJob], *, split_frames: int | None,
                  finish: Callable[[TrackJob, TrackResult], None],
                  progress: AlbumProgress | None, count: int) -> None:
-    """Render `jobs` one after the other in this process, loading each model once."""
+    """Render `jobs` one after the other in this process, loading each model once.
+
+    Every model the jobs need is loaded before the first track, so weights that cannot be
+    found or downloaded stop the album with one error instead of failing every track."""
     generators: dict[tuple[str | None, str | None], Any] = {}
+    for job in jobs:
+        model_key = (job.config.model, str(job.config.weights))
+        if model_key not in generators:
+            generators[model_key] = pipeline.load_generator(job.config,
+                                                            _reporter(job, progress))
     for index, job in enumerate(jobs):
         started = time.perf_counter()
         if progress is not None:
@@ -377,10 +385,8 @@ def _render_here(jobs: list[TrackJob], *, split_frames: int | None,
         try:
             plan = pipeline.prepare(job.song, job.output, config=job.config, overwrite=True,
                                     progress=report)
-            model_key = (plan.model_name, str(plan.config.weights))
-            if model_key not in generators:
-                generators[model_key] = pipeline.load_generator(plan, report)
-            made = pipeline.render_plan(plan, generator=generators[model_key],
+            made = pipeline.render_plan(plan, generator=generators[(plan.model_name,
+                                                                    str(plan.config.weights))],
                                         split_frames=split_frames, progress=report,
                                         started=started)
         except Exception as error:  # noqa: BLE001 - one track's crash must not stop the album

@@ -7,6 +7,7 @@ never held in memory at once.
 
 from __future__ import annotations
 
+import math
 import re
 import subprocess
 from collections.abc import Iterator
@@ -18,7 +19,7 @@ import numpy as np
 from audiogan import ffmpeg
 from audiogan.errors import AudioLoadError
 
-__all__ = ["AUDIO_SUFFIXES", "AudioInfo", "probe", "stream_mono"]
+__all__ = ["AUDIO_SUFFIXES", "AudioInfo", "PeakMeter", "probe", "stream_mono"]
 
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".m4a", ".aac", ".aif",
                   ".aiff", ".wma", ".mka", ".webm")
@@ -34,6 +35,20 @@ class AudioInfo:
     sample_rate: int
     channels: int
     codec: str
+
+
+@dataclass
+class PeakMeter:
+    """The highest absolute sample of any channel that `stream_mono` decoded, taken before
+    the channels are mixed down (two channels in opposite phase mix to silence, but their
+    level is what the file holds)."""
+
+    peak: float = 0.0
+
+    @property
+    def dbfs(self) -> float:
+        """The peak in dB relative to full scale; -inf for digital silence."""
+        return 20 * math.log10(self.peak) if self.peak > 0 else -math.inf
 
 
 _AUDIO = re.compile(r"Stream #\S+.*?: Audio: (\w+).*?, (\d+) Hz, ([^,]+)")
@@ -78,6 +93,7 @@ def stream_mono(
     start: float = 0.0,
     duration: float | None = None,
     block_s: float = 30.0,
+    meter: PeakMeter | None = None,
 ) -> Iterator[np.ndarray]:
     """Decode `info.path` to mono float32 at `sample_rate`, yielding blocks of `block_s` s.
 
@@ -85,19 +101,27 @@ def stream_mono(
     ----------
     start, duration : float
         The excerpt to decode, in seconds (all of it when `duration` is None).
+    meter : PeakMeter, optional
+        Gets the peak of the channels before the mix-down.
+
+    ffmpeg decodes one or two channels (more are first mixed to stereo by ffmpeg), and the
+    mix to mono is ffmpeg's own for stereo, ``(left + right) * sqrt(1/2)``, done here so that
+    the level of each channel can be read first.
 
     Raises `AudioLoadError` when ffmpeg fails, or when far less audio comes out than the
     header promises (a truncated download).
     """
+    channels = 1 if info.channels == 1 else 2
     command = ["-nostdin", "-v", "error"]
     if start > 0:
         command += ["-ss", f"{start:.6f}"]
     command += ["-i", str(info.path)]
     if duration is not None:
         command += ["-t", f"{duration:.6f}"]
-    command += ["-map", "0:a:0", "-vn", "-ac", "1", "-ar", str(sample_rate), "-f", "f32le",
-                "pipe:1"]
-    block_bytes = 4 * max(1, int(block_s * sample_rate))
+    command += ["-map", "0:a:0", "-vn", "-ac", str(channels), "-ar", str(sample_rate),
+                "-f", "f32le", "pipe:1"]
+    frame_bytes = 4 * channels
+    block_bytes = frame_bytes * max(1, int(block_s * sample_rate))
     process = ffmpeg.popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     decoded = 0
     try:
@@ -106,9 +130,15 @@ def stream_mono(
             data = process.stdout.read(block_bytes)
             if not data:
                 break
-            usable = len(data) - len(data) % 4
-            decoded += usable // 4
-            yield np.frombuffer(data[:usable], dtype=np.float32)
+            usable = len(data) - len(data) % frame_bytes
+            samples = np.frombuffer(data[:usable], dtype=np.float32)
+            decoded += usable // frame_bytes
+            if meter is not None and len(samples):
+                meter.peak = max(meter.peak, float(np.max(np.abs(samples))))
+            if channels == 2:
+                pairs = samples.reshape(-1, 2)
+                samples = ((pairs[:, 0] + pairs[:, 1]) * np.float32(math.sqrt(0.5)))
+            yield samples
         stderr = process.stderr.read() if process.stderr else b""
         returncode = process.wait()
     finally:

@@ -15,6 +15,7 @@ in `audiogan.distributed`, tempo mode in `audiogan.synth`):
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
 import os
@@ -174,11 +175,15 @@ def _analyze(info: audio.AudioInfo, config: RenderConfig, progress: Progress | N
     if features is not None:
         report(features.duration_s)
     else:
+        meter = audio.PeakMeter()
         blocks = audio.stream_mono(info, sample_rate=ANALYSIS_SR, start=config.start,
-                                   duration=config.duration)
+                                   duration=config.duration, meter=meter)
         features = analysis.analyze(blocks, sr=ANALYSIS_SR, fps=config.fps, progress=report,
                                     tempo_range=config.tempo_range, beat_tracker=tracker,
                                     beat_model=checkpoint)
+        # the file's level is its loudest channel's, not the mix-down's: a channel in
+        # opposite phase to the other cancels in the mono mix but is not silent
+        features = dataclasses.replace(features, peak_dbfs=meter.dbfs)
         if config.analysis_cache:
             cache.save_features(key, features)
     if not check:
@@ -347,10 +352,10 @@ def _prepare(song: str | Path, output: str | Path | None, config: RenderConfig, 
 
 # --- 2. frames -----------------------------------------------------------------------------
 
-def load_generator(plan: RenderPlan, progress: Progress | None = None):
-    """Load the BigGAN the plan asks for (downloading it once); reusable across plans with
-    the same `model_name` and ``config.weights``."""
-    return _load_generator(plan.config, progress)
+def load_generator(plan: RenderPlan | RenderConfig, progress: Progress | None = None):
+    """Load the BigGAN a plan (or a resolved config) asks for, downloading it once; reusable
+    across plans with the same `model_name` and ``config.weights``."""
+    return _load_generator(plan.config if isinstance(plan, RenderPlan) else plan, progress)
 
 
 def _load_generator(config: RenderConfig, progress: Progress | None):
