@@ -8,8 +8,10 @@ never held in memory at once.
 from __future__ import annotations
 
 import math
+import os
 import re
 import subprocess
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -63,6 +65,15 @@ def _check_file(path: Path) -> None:
         raise AudioLoadError(f"{path} is a folder; give one audio file (wav, flac, mp3, ...)")
 
 
+def _measure_peak(levels: int, meter: PeakMeter) -> None:
+    """Read float32 samples from the pipe `levels` to its end into `meter`, then close it."""
+    with os.fdopen(levels, "rb") as pipe:
+        while data := pipe.read(1 << 20):
+            samples = np.frombuffer(data[:len(data) - len(data) % 4], dtype=np.float32)
+            if len(samples):
+                meter.peak = max(meter.peak, float(np.max(np.abs(samples))))
+
+
 def probe(path: str | Path) -> AudioInfo:
     """Read the container header of `path`; raise `AudioLoadError` if it holds no audio."""
     path = Path(path)
@@ -102,27 +113,39 @@ def stream_mono(
     start, duration : float
         The excerpt to decode, in seconds (all of it when `duration` is None).
     meter : PeakMeter, optional
-        Gets the peak of the channels before the mix-down.
-
-    ffmpeg decodes one or two channels (more are first mixed to stereo by ffmpeg), and the
-    mix to mono is ffmpeg's own for stereo, ``(left + right) * sqrt(1/2)``, done here so that
-    the level of each channel can be read first.
+        Gets the peak of the file's own samples, every channel at its own rate, before
+        ffmpeg mixes them down (a second output of the same ffmpeg, read by a thread).
 
     Raises `AudioLoadError` when ffmpeg fails, or when far less audio comes out than the
     header promises (a truncated download).
     """
-    channels = 1 if info.channels == 1 else 2
     command = ["-nostdin", "-v", "error"]
     if start > 0:
         command += ["-ss", f"{start:.6f}"]
     command += ["-i", str(info.path)]
-    if duration is not None:
-        command += ["-t", f"{duration:.6f}"]
-    command += ["-map", "0:a:0", "-vn", "-ac", str(channels), "-ar", str(sample_rate),
+    excerpt = ["-t", f"{duration:.6f}"] if duration is not None else []
+    command += [*excerpt, "-map", "0:a:0", "-vn", "-ac", "1", "-ar", str(sample_rate),
                 "-f", "f32le", "pipe:1"]
-    frame_bytes = 4 * channels
-    block_bytes = frame_bytes * max(1, int(block_s * sample_rate))
-    process = ffmpeg.popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    levels, reader = None, None
+    if meter is not None:
+        levels, level_end = os.pipe()
+        command += [*excerpt, "-map", "0:a:0", "-vn", "-c:a", "pcm_f32le", "-f", "f32le",
+                    f"pipe:{level_end}"]
+    block_bytes = 4 * max(1, int(block_s * sample_rate))
+    try:
+        process = ffmpeg.popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               pass_fds=(level_end,) if levels is not None else ())
+    except BaseException:
+        if levels is not None:
+            os.close(levels)
+        raise
+    finally:
+        if levels is not None:
+            os.close(level_end)  # ffmpeg holds its own copy; the reader sees its end
+    if levels is not None and meter is not None:
+        reader = threading.Thread(target=_measure_peak, args=(levels, meter),
+                                  name="audiogan-peak", daemon=True)
+        reader.start()
     decoded = 0
     try:
         assert process.stdout is not None  # for the type checker: PIPE always gives one
@@ -130,21 +153,17 @@ def stream_mono(
             data = process.stdout.read(block_bytes)
             if not data:
                 break
-            usable = len(data) - len(data) % frame_bytes
-            samples = np.frombuffer(data[:usable], dtype=np.float32)
-            decoded += usable // frame_bytes
-            if meter is not None and len(samples):
-                meter.peak = max(meter.peak, float(np.max(np.abs(samples))))
-            if channels == 2:
-                pairs = samples.reshape(-1, 2)
-                samples = ((pairs[:, 0] + pairs[:, 1]) * np.float32(math.sqrt(0.5)))
-            yield samples
+            usable = len(data) - len(data) % 4
+            decoded += usable // 4
+            yield np.frombuffer(data[:usable], dtype=np.float32)
         stderr = process.stderr.read() if process.stderr else b""
         returncode = process.wait()
     finally:
         if process.poll() is None:
             process.kill()
             process.wait()
+        if reader is not None:
+            reader.join()
     if returncode != 0:
         reason = ffmpeg.last_line(stderr, f"exit {returncode}")
         raise AudioLoadError(f"{info.path} could not be decoded ({reason}); re-export it")
