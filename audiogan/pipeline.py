@@ -427,7 +427,8 @@ def render_segment(plan: RenderPlan, path: str | Path, start: int, stop: int, *,
     generator = generator if generator is not None else load_generator(plan, progress)
     size = _resolution(generator)
     with VideoWriter(path, size=(size, size), fps=plan.config.fps, crf=plan.config.crf,
-                     speed=plan.config.encoder_speed) as writer:
+                     speed=plan.config.encoder_speed,
+                     threads=_encoder_threads(plan.config.device)) as writer:
         _write_frames(_plan_batches(plan, generator, start, stop), writer, stop - start,
                       progress)
     return Path(path)
@@ -485,6 +486,12 @@ def encoder_count(encoders: int, device: str) -> int:
     if not device.startswith("cuda"):
         return 1
     return max(1, min(4, (os.cpu_count() or 1) // 4))
+
+
+def _encoder_threads(device: str) -> int | None:
+    """x264's threads: one beside a model on the CPU (which needs every core; see
+    `generate.ThreadTuner`), ffmpeg's own choice beside a GPU (x264 is the limit there)."""
+    return 1 if device == "cpu" else None
 
 
 def _result(plan: RenderPlan, size: int, started: float) -> RenderResult:
@@ -566,7 +573,8 @@ def render_plan(plan: RenderPlan, *, generator=None, split_frames: int | None = 
         else:
             writer = VideoWriter(plan.target, size=(size, size), fps=config.fps,
                                  audio=plan.audio_track, crf=config.crf,
-                                 speed=config.encoder_speed, overwrite=plan.overwrite)
+                                 speed=config.encoder_speed, overwrite=plan.overwrite,
+                                 threads=_encoder_threads(config.device))
         with writer:
             _write_frames(_plan_batches(plan, generator, 0, total), writer, total, progress)
     return _result(plan, size, started)

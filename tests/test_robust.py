@@ -65,6 +65,7 @@ def test_a_video_that_appeared_meanwhile_is_kept(tmp_path):
     assert probe_video(target).frames == 10
 
 
+@pytest.mark.slow
 def test_two_renders_to_one_output_one_wins(tmp_path, tiny_weights):
     song = synth.write_wav(tmp_path / "song.wav", synth.click_track(120, 4.0)[0])
     target = tmp_path / "video.mp4"
@@ -103,6 +104,7 @@ def _rendered_tracks(stderr: str) -> list[str]:
     return re.findall(r"^(\d\d track\.wav)\s.*\srendered\s*$", stderr, re.MULTILINE)
 
 
+@pytest.mark.slow
 def test_two_batches_into_one_folder_render_each_track_once(tmp_path, tiny_weights):
     songs = synth.make_album(tmp_path / "songs", seconds=(1.5, 2.0, 1.5))
     out = tmp_path / "videos"
