@@ -6,9 +6,9 @@
 
 Each command parses its flags, builds the config (`audiogan.config.resolve_config`) and calls
 the library, which makes every check. Errors print one line and exit with the code of their
-kind (`EXIT_CODES`; 2 for a malformed command line, 130 when interrupted); a traceback means
-a bug. Heavy modules (librosa, torch) are imported inside the commands, so ``--help`` is
-quick.
+kind (`EXIT_CODES`; 2 for a malformed command line, 130 when interrupted, 143 when
+terminated); a traceback means a bug. Heavy modules (librosa, torch) are imported inside the
+commands, so ``--help`` is quick.
 """
 
 from __future__ import annotations
@@ -26,7 +26,6 @@ import typer
 from rich.console import Console
 from rich.progress import (
     BarColumn,
-    DownloadColumn,
     MofNCompleteColumn,
     Progress,
     ProgressColumn,
@@ -63,6 +62,7 @@ EXIT_CODES: tuple[tuple[type[AudioganError], int], ...] = (
 mapped."""
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
+EXIT_TERMINATED = 143  # 128 + SIGTERM, as shells report a job killed by `kill`
 
 app = typer.Typer(
     name="audiogan",
@@ -71,6 +71,7 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
 err = Console(stderr=True, highlight=False)
 out = Console(highlight=False)
@@ -88,8 +89,77 @@ class _RateColumn(ProgressColumn):
         return Text(f"{speed:.1f} {unit}/s" if speed and unit else "", style="cyan")
 
 
+PLAIN_EVERY_S = 10.0
+"""How often a run whose stderr is not a terminal (a log, a pipe, CI) prints a progress
+line."""
+
+
+def _amount(value: float, unit: str) -> str:
+    if unit == "B":
+        return f"{value / 1e6:.0f}"
+    return f"{value:.1f}" if unit == "s" else f"{value:.0f}"
+
+
+class _PlainLines:
+    """Progress as plain lines for a stderr that is not a terminal (a log, a pipe, CI): a
+    line every `every_s` seconds while a stage runs, e.g. ``generating frames 120/480,
+    25.1 frames/s, 14 s left``, and one when it has ended. The line of an ended stage is
+    held until the next stage starts (or `flush`), so a run that fails leaves only its
+    error line, as on a terminal."""
+
+    def __init__(self, every_s: float = PLAIN_EVERY_S):
+        self.every_s = every_s
+        self.started: dict[str, tuple[float, float]] = {}  # stage: (time, done then)
+        self.printed: dict[str, float] = {}
+        self.finished: set[str] = set()
+        self.pending: list[str] = []
+
+    def __call__(self, key: str, label: str, unit: str, done: float,
+                 total: float | None) -> None:
+        now = time.monotonic()
+        if key not in self.started:
+            self.flush()
+            self.started[key] = (now, done)
+            self.printed[key] = now
+        if key in self.finished:
+            return
+        ended = total is not None and done >= total
+        if not ended and now - self.printed[key] < self.every_s:
+            return
+        self.printed[key] = now
+        shown = "" if label.endswith(unit) else " MB" if unit == "B" else f" {unit}"
+        line = f"{label} {_amount(done, unit)}"
+        line += f"/{_amount(total, unit)}{shown}" if total is not None else shown
+        began, done_then = self.started[key]
+        rate = (done - done_then) / (now - began) if now > began else 0.0
+        if unit == "frames" and rate > 0 and not label.startswith("encoding"):
+            line += f", {rate:.1f} frames/s"
+            if total is not None and not ended:
+                line += f", {(total - done) / rate:.0f} s left"
+        if ended:
+            self.finished.add(key)
+            self.pending.append(line)
+        else:
+            self.flush()
+            err.print(line, markup=False, highlight=False, soft_wrap=True)
+
+    def flush(self) -> None:
+        """Print the held lines of ended stages."""
+        for line in self.pending:
+            err.print(line, markup=False, highlight=False, soft_wrap=True)
+        self.pending.clear()
+
+    def forget(self, key: str) -> None:
+        """Start `key` afresh (the next track of an album)."""
+        self.flush()
+        self.started.pop(key, None)
+        self.printed.pop(key, None)
+        self.finished.discard(key)
+
+
 class _Reporter:
-    """Turns the pipeline's ``progress(stage, done, total)`` calls into rich bars."""
+    """Turns the pipeline's ``progress(stage, done, total)`` calls into rich bars on a
+    terminal, and into a plain line every few seconds elsewhere (`_PlainLines`)."""
 
     LABELS = {"weights": ("downloading weights", "B"), "analysis": ("analysing audio", "s"),
               "beat model": ("downloading beat model", "B"),
@@ -97,20 +167,25 @@ class _Reporter:
 
     def __init__(self, enabled: bool):
         self.enabled = enabled
+        self.plain = _PlainLines() if enabled and not err.is_terminal else None
+        live = enabled and self.plain is None
         self.tasks: dict[str, Any] = {}
         self.bars = Progress(
             TextColumn("{task.description:<20}"), BarColumn(), MofNCompleteColumn(),
             _RateColumn(), TimeRemainingColumn(compact=True), console=err, transient=False,
-            disable=not enabled,
+            disable=not live,
         )
-        self.download = Progress(TextColumn("{task.description:<20}"), BarColumn(),
-                                 DownloadColumn(), console=err, disable=not enabled)
 
     def __enter__(self) -> _Reporter:
-        self.bars.start()
+        if self.plain is None:
+            self.bars.start()
         return self
 
     def __exit__(self, exc_type: object, *exc: object) -> None:
+        if self.plain is not None:
+            if exc_type is None:
+                self.plain.flush()
+            return
         if exc_type is not None:
             self.bars.live.transient = True  # a failed run leaves only its error line
         self.bars.stop()
@@ -119,6 +194,9 @@ class _Reporter:
         if not self.enabled:
             return
         label, unit = self.LABELS.get(stage, (stage, ""))
+        if self.plain is not None:
+            self.plain(stage, label, unit, done, total)
+            return
         if stage not in self.tasks:
             self.tasks[stage] = self.bars.add_task(label, total=total, unit=unit)
         task = self.tasks[stage]
@@ -173,7 +251,8 @@ _SEPARATE = typer.Option("--separate", help="Split the song into stems with demu
 _MODEL = typer.Option(help="biggan-deep-128, biggan-deep-256 or biggan-deep-512 [default: 128, "
                       "or what --weights holds].", show_default=False)
 _WEIGHTS = typer.Option(help="A folder with config.json and pytorch_model.bin to use instead "
-                        "of the downloaded pretrained weights.", show_default=False)
+                        "of the downloaded pretrained weights [default: $AUDIOGAN_WEIGHTS, "
+                        "else the pretrained weights].", show_default=False)
 _FPS = typer.Option(help=f"Frames per second [default: {DEFAULT_FPS:g}].", show_default=False)
 _TRUNCATION = typer.Option(help="BigGAN truncation in (0, 1]: lower is cleaner, higher is "
                            "wilder.", show_default=False)
@@ -298,31 +377,51 @@ def _tempo_curve(features: Any) -> list[list[float]]:
 
 
 class _AlbumReporter:
-    """The album view: tracks done (with time left) and the current track's frames."""
+    """The album view: tracks done (with time left) and the current track's frames; plain
+    lines (`_PlainLines`) when stderr is not a terminal."""
 
     def __init__(self, enabled: bool):
         self.enabled = enabled
+        self.plain = _PlainLines() if enabled and not err.is_terminal else None
         self.bars = Progress(
             TextColumn("{task.description:<32}"), BarColumn(), MofNCompleteColumn(),
-            _RateColumn(), TimeRemainingColumn(compact=True), console=err, disable=not enabled,
+            _RateColumn(), TimeRemainingColumn(compact=True), console=err,
+            disable=not enabled or self.plain is not None,
         )
         self.album = self.bars.add_task("album", total=None, unit="")  # no tracks/s
         self.track = self.bars.add_task("", total=None, unit="frames", visible=False)
 
     def __enter__(self) -> _AlbumReporter:
-        self.bars.start()
+        if self.plain is None:
+            self.bars.start()
         return self
 
     def __exit__(self, exc_type: object, *exc: object) -> None:
+        if self.plain is not None:
+            if exc_type is None:
+                self.plain.flush()
+            return
         if exc_type is not None:
             self.bars.live.transient = True  # bad settings leave only their error line
         self.bars.stop()
+
+    def _plain(self, name: str, stage: str, done: float, total: float | None) -> None:
+        assert self.plain is not None
+        if stage == "start":
+            self.plain.forget(name)
+            err.print(f"track {done + 1:.0f}/{total or 0:.0f}: {name}", markup=False,
+                      highlight=False, soft_wrap=True)
+        elif stage == "frames":
+            self.plain(name, f"{name}: frames", "frames", done, total)
 
     def __call__(self, name: str, stage: str, done: float, total: float | None) -> None:
         if stage == "ignored":
             err.print(f"note: skipping {name}: not an audio file", markup=False)
             return
         if not self.enabled:
+            return
+        if self.plain is not None:
+            self._plain(name, stage, done, total)
             return
         label = name if len(name) <= 24 else name[:23] + "…"
         if stage == "start":
@@ -629,9 +728,9 @@ def test_checkpoint_command(
 def tempo_command(
     bpm: Annotated[float | None, typer.Option(help="Tempo in beats per minute [default: 120].",
                                               show_default=False)] = None,
-    beats: Annotated[float | None, typer.Option("--beats", "--num-beats",
-                                                help="Number of beats to render [default: 16].",
-                                                show_default=False)] = None,
+    num_beats: Annotated[float | None, typer.Option(
+        "--num-beats", help="Number of beats to render [default: 16].",
+        show_default=False)] = None,
     classes: Annotated[str | None, typer.Option(
         "--classes", "-c", help="ImageNet classes of the class vector, ids or names: "
         "--classes 398 402 [default: 309].", show_default=False)] = None,
@@ -683,7 +782,7 @@ def tempo_command(
     if ext is None:
         ext = ".mp4" if audio is not None else ".gif"
     options: dict[str, Any] = _parse_sets(set_)
-    given = {"bpm": bpm, "num_beats": beats, "y_scale": y_scale, "truncation": truncation,
+    given = {"bpm": bpm, "num_beats": num_beats, "y_scale": y_scale, "truncation": truncation,
              "random_label": random_label or None, "quantize_label": quantize_label or None,
              "ext": ext, "fps": fps, "seed": seed, "batch_size": batch_size,
              "classes": [classes] if classes is not None else None}
@@ -911,12 +1010,30 @@ def normalise_argv(argv: list[str]) -> list[str]:
     return result
 
 
+def mistyped_command(token: str) -> str | None:
+    """The command `token` was probably meant to be (``renderr`` -> ``render``), when it is
+    not a file, has no audio suffix and is close to a command's name; else None."""
+    import difflib
+
+    if token in COMMANDS or token.startswith("-") or _looks_like_song(token) or Path(
+            token).exists() or Path(token).suffix:
+        return None
+    close = difflib.get_close_matches(token.lower(), COMMANDS, n=1, cutoff=0.6)
+    return close[0] if close else None
+
+
 def exit_code(error: AudioganError) -> int:
     """The exit code of `error`'s kind (see `EXIT_CODES`)."""
     return next(code for kind, code in EXIT_CODES if isinstance(error, kind))
 
 
+_TERMINATED: list[int] = []
+"""SIGTERM received (typer turns the interrupt it raises into a plain exit code 130)."""
+
+
 def _terminate(signum: int, frame: object) -> None:
+    # unwinds like Ctrl-C through every clean-up; `main` then exits with 143
+    _TERMINATED.append(signum)
     raise KeyboardInterrupt
 
 
@@ -939,7 +1056,13 @@ def _show_notes() -> None:
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: run the command, turn user errors into one line."""
     _show_notes()
-    argv = normalise_argv(sys.argv[1:] if argv is None else argv)
+    _TERMINATED.clear()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and (meant := mistyped_command(argv[0])) is not None:
+        err.print(f"audiogan: error: no such command {argv[0]!r}; did you mean {meant!r}? "
+                  "(see `audiogan --help`)", markup=False, highlight=False, soft_wrap=True)
+        sys.exit(EXIT_USAGE)
+    argv = normalise_argv(argv)
     # Ctrl-C and kill both unwind through the encoder's clean-up; SIGINT too when a shell
     # started us with it ignored (a background job)
     signal.signal(signal.SIGINT, signal.default_int_handler)
@@ -958,7 +1081,7 @@ def main(argv: list[str] | None = None) -> None:
         exc.show()
         sys.exit(0)
     except click_exceptions.UsageError as exc:
-        hint = f" (see `audiogan {exc.ctx.info_name} --help`)" if exc.ctx else ""
+        hint = f" (see `{exc.ctx.command_path} --help`)" if exc.ctx else ""
         message = exc.format_message().replace("\n", " ")
         err.print(f"audiogan: error: {message}{hint}", markup=False, soft_wrap=True)
         sys.exit(EXIT_USAGE)
@@ -966,4 +1089,4 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(exc.exit_code)
     except (KeyboardInterrupt, typer.Abort):
         err.print("audiogan: interrupted; no partial output was left behind", markup=False)
-        sys.exit(EXIT_INTERRUPTED)
+        sys.exit(EXIT_TERMINATED if _TERMINATED else EXIT_INTERRUPTED)

@@ -15,6 +15,7 @@ in `audiogan.distributed`, tempo mode in `audiogan.synth`):
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
 import os
@@ -38,7 +39,8 @@ from audiogan.files import atomic_write, remove_stale_partials, segment_folder, 
 from audiogan.types import NUM_CLASSES, Z_DIM, Cue, Features, Trajectory
 
 __all__ = ["MIN_DURATION_S", "RenderPlan", "RenderResult", "TempoPlan", "TempoResult",
-           "analyze_song", "encoder_count", "fit_to_ratio", "frame_batches",
+           "analyze_song", "check_free_space", "encoder_count", "estimated_bytes",
+           "fit_to_ratio", "frame_batches",
            "join_segment_bytes", "join_segments", "load_generator", "plan_output", "prepare",
            "prepare_tempo", "render", "render_plan", "render_segment", "render_segment_bytes",
            "render_tempo", "timestamped_path", "write_clip"]
@@ -174,11 +176,15 @@ def _analyze(info: audio.AudioInfo, config: RenderConfig, progress: Progress | N
     if features is not None:
         report(features.duration_s)
     else:
+        meter = audio.PeakMeter()
         blocks = audio.stream_mono(info, sample_rate=ANALYSIS_SR, start=config.start,
-                                   duration=config.duration)
+                                   duration=config.duration, meter=meter)
         features = analysis.analyze(blocks, sr=ANALYSIS_SR, fps=config.fps, progress=report,
                                     tempo_range=config.tempo_range, beat_tracker=tracker,
                                     beat_model=checkpoint)
+        # the file's level is its loudest channel's, not the mix-down's: a channel in
+        # opposite phase to the other cancels in the mono mix but is not silent
+        features = dataclasses.replace(features, peak_dbfs=meter.dbfs)
         if config.analysis_cache:
             cache.save_features(key, features)
     if not check:
@@ -274,6 +280,9 @@ class RenderPlan:
     info: audio.AudioInfo
     features: Features
     trajectory: Trajectory
+    overwrite: bool = False
+    """Whether the video may replace a file at `target` (one there at the start was refused
+    by `plan_output`; this decides for one that appears while the frames are made)."""
 
     @property
     def n_frames(self) -> int:
@@ -342,15 +351,15 @@ def _prepare(song: str | Path, output: str | Path | None, config: RenderConfig, 
     trajectory = mapping.map_features(features, config.classes, config.mapping,
                                       seed=config.seed, cues=cues)
     return RenderPlan(song=song, target=target, config=config, info=info, features=features,
-                      trajectory=trajectory)
+                      trajectory=trajectory, overwrite=overwrite)
 
 
 # --- 2. frames -----------------------------------------------------------------------------
 
-def load_generator(plan: RenderPlan, progress: Progress | None = None):
-    """Load the BigGAN the plan asks for (downloading it once); reusable across plans with
-    the same `model_name` and ``config.weights``."""
-    return _load_generator(plan.config, progress)
+def load_generator(plan: RenderPlan | RenderConfig, progress: Progress | None = None):
+    """Load the BigGAN a plan (or a resolved config) asks for, downloading it once; reusable
+    across plans with the same `model_name` and ``config.weights``."""
+    return _load_generator(plan.config if isinstance(plan, RenderPlan) else plan, progress)
 
 
 def _load_generator(config: RenderConfig, progress: Progress | None):
@@ -418,7 +427,8 @@ def render_segment(plan: RenderPlan, path: str | Path, start: int, stop: int, *,
     generator = generator if generator is not None else load_generator(plan, progress)
     size = _resolution(generator)
     with VideoWriter(path, size=(size, size), fps=plan.config.fps, crf=plan.config.crf,
-                     speed=plan.config.encoder_speed) as writer:
+                     speed=plan.config.encoder_speed,
+                     threads=_encoder_threads(plan.config.device)) as writer:
         _write_frames(_plan_batches(plan, generator, start, stop), writer, stop - start,
                       progress)
     return Path(path)
@@ -430,7 +440,7 @@ def join_segments(plan: RenderPlan, segments: Sequence[Path], *, size: int,
                   started: float) -> RenderResult:
     """Join the plan's segments (frames `size` px square), in order, into ``plan.target``
     and mux its audio once; `started` is when the render began (`time.perf_counter`)."""
-    concat_segments(segments, plan.target, audio=plan.audio_track)
+    concat_segments(segments, plan.target, audio=plan.audio_track, overwrite=plan.overwrite)
     return _result(plan, size, started)
 
 
@@ -478,12 +488,44 @@ def encoder_count(encoders: int, device: str) -> int:
     return max(1, min(4, (os.cpu_count() or 1) // 4))
 
 
+def _encoder_threads(device: str) -> int | None:
+    """x264's threads: one beside a model on the CPU (which needs every core; see
+    `generate.ThreadTuner`), ffmpeg's own choice beside a GPU (x264 is the limit there)."""
+    return 1 if device == "cpu" else None
+
+
 def _result(plan: RenderPlan, size: int, started: float) -> RenderResult:
     return RenderResult(
         output=plan.target, duration_s=plan.features.duration_s, frames=plan.n_frames,
         fps=plan.config.fps, width=size, height=size, wall_s=time.perf_counter() - started,
         tempo_bpm=plan.features.tempo_bpm, beats=len(plan.features.beats_s),
         device=plan.config.device, beat_tracker=plan.features.beat_tracker)
+
+
+VIDEO_BYTES_PER_PIXEL = 0.3
+"""An upper estimate of x264's output at crf 18 (a tenth of the raw RGB frames; BigGAN's
+pictures measure far less), for the free-space check."""
+AUDIO_BYTES_PER_S = 256_000 / 8
+
+
+def estimated_bytes(plan: RenderPlan, size: int) -> int:
+    """About the most the plan's video can take on disk (video and AAC audio)."""
+    return int(plan.n_frames * size * size * VIDEO_BYTES_PER_PIXEL
+               + plan.features.duration_s * AUDIO_BYTES_PER_S)
+
+
+def check_free_space(plan: RenderPlan, size: int, *, copies: int = 1) -> None:
+    """A note when the output's disk looks too small for the video (`copies` of it at once:
+    segments and the joined file), before any frame is made."""
+    needed = copies * estimated_bytes(plan, size)
+    try:
+        free = shutil.disk_usage(plan.target.parent).free
+    except OSError:
+        return
+    if free < needed:
+        log.warning(f"note: {plan.target.parent} has {free / 1e6:.0f} MB free and the video "
+                    f"may need up to {needed / 1e6:.0f} MB; if the disk fills, the render "
+                    "stops and leaves nothing")
 
 
 def render_plan(plan: RenderPlan, *, generator=None, split_frames: int | None = None,
@@ -498,6 +540,8 @@ def render_plan(plan: RenderPlan, *, generator=None, split_frames: int | None = 
     generator = generator if generator is not None else load_generator(plan, progress)
     total, config = plan.n_frames, plan.config
     size = _resolution(generator)
+    check_free_space(plan, size, copies=2 if split_frames is not None and split_frames > 1
+                     or encoder_count(config.encoders, config.device) > 1 else 1)
     if split_frames is not None and split_frames > 1:
         folder = segment_folder(plan.target)
         folder.mkdir(exist_ok=True)
@@ -525,11 +569,12 @@ def render_plan(plan: RenderPlan, *, generator=None, split_frames: int | None = 
             writer = ParallelVideoWriter(plan.target, size=(size, size), fps=config.fps,
                                          audio=plan.audio_track, crf=config.crf,
                                          speed=config.encoder_speed, workers=encoders,
-                                         total_frames=total)
+                                         total_frames=total, overwrite=plan.overwrite)
         else:
             writer = VideoWriter(plan.target, size=(size, size), fps=config.fps,
                                  audio=plan.audio_track, crf=config.crf,
-                                 speed=config.encoder_speed)
+                                 speed=config.encoder_speed, overwrite=plan.overwrite,
+                                 threads=_encoder_threads(config.device))
         with writer:
             _write_frames(_plan_batches(plan, generator, 0, total), writer, total, progress)
     return _result(plan, size, started)
