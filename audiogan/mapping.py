@@ -52,6 +52,8 @@ __all__ = ["map_features", "beat_pulses", "drift_phase", "class_weights",
            "loudness_level", "drift_speed", "drift_speeds", "silence_calm", "chroma_mix"]
 
 _GOLDEN = (1 + 5**0.5) / 2
+_CHUNK = 4096
+"""Frames of z made at once by `map_features`."""
 
 
 def truncated_normal(rng: np.random.Generator, shape: tuple[int, ...],
@@ -545,30 +547,44 @@ def map_features(features: Features, classes: Sequence[int], config: MappingConf
     envelope = envelope * held
 
     # a drop sends the base point to a new place on its bar frame
-    bases = np.repeat(motion.base[None, :], n, axis=0)
+    base_from = [(0, motion.base)]
     if config.drop_jump > 0:
         for change in section_changes(features, config):
             if change.drop:
                 leap = config.drop_jump
-                new = ((1 - leap) * bases[change.frame] + leap * truncated_normal(rng, (Z_DIM,))
+                current = [base for frame, base in base_from if frame <= change.frame][-1]
+                new = ((1 - leap) * current + leap * truncated_normal(rng, (Z_DIM,))
                        ) / np.sqrt((1 - leap) ** 2 + leap**2)
-                bases[change.frame:] = new
+                base_from = [(frame, base) for frame, base in base_from
+                             if frame < change.frame] + [(change.frame, new)]
 
+    if cues:
+        ids, weights, intensity, truncation = _cue_plan(features, classes, config, cues)
     mapper = FrameMapper(motion, config)
+    # z is made a chunk of frames at a time into its float32 array, so the float64
+    # temporaries (drift, pulses, bases) stay the size of a chunk however long the song
+    z = np.empty((n, Z_DIM), dtype=np.float32)
+    starts = np.array([frame for frame, _ in base_from])
+    points = np.stack([base for _, base in base_from])
+    for first in range(0, n, _CHUNK):
+        last = min(n, first + _CHUNK)
+        bases = points[np.searchsorted(starts, np.arange(first, last), side="right") - 1]
+        part = slice(first, last)
+        if cues:
+            z[part] = mapper(speed[part], envelope[part], beat_index[part], bases=bases,
+                             intensity=intensity[part], truncation=truncation[part])
+        else:
+            z[part] = mapper(speed[part], envelope[part], beat_index[part], bases=bases)
     if not cues:
-        z = mapper(speed, envelope, beat_index, bases=bases)
         return Trajectory(
-            z=z.astype(np.float32),
+            z=z,
             class_ids=np.asarray(classes, dtype=np.int64),
             class_weights=class_weights(features, len(classes), config),
             truncation=float(config.truncation),
         )
-    ids, weights, intensity, truncation = _cue_plan(features, classes, config, cues)
-    z = mapper(speed, envelope, beat_index, bases=bases, intensity=intensity,
-               truncation=truncation)
     varies = bool(np.any(truncation != config.truncation))
     return Trajectory(
-        z=z.astype(np.float32),
+        z=z,
         class_ids=np.asarray(ids, dtype=np.int64),
         class_weights=weights.astype(np.float32),
         truncation=float(config.truncation),

@@ -226,3 +226,21 @@ def test_no_grid_at_all_still_pulses_on_the_hits():
     features = dataclasses.replace(synth.features(onset=onset), beat_confidence=0.0)
     envelope, _ = beat_pulses(features, CONFIG)
     assert set(np.flatnonzero(np.diff(np.r_[0.0, envelope]) > 0.5)) == {40, 130, 210}
+
+
+def test_z_made_in_chunks_is_the_z_made_at_once(monkeypatch):
+    # a drop moves the base point partway through: the chunks must carry it, and the drift
+    # phase, across their edges
+    from audiogan import mapping
+    from audiogan.config import resolve_config
+    from audiogan.testing import band_song
+
+    song = band_song("intro_drop")
+    features = analyze(song.y, sr=song.sr, fps=30)
+    config = resolve_config("punchy", hardware=False).mapping
+    assert any(change.drop for change in section_changes(features, config))
+    monkeypatch.setattr(mapping, "_CHUNK", 10**9)
+    whole = map_features(features, [398, 402], config, seed=3).z
+    monkeypatch.setattr(mapping, "_CHUNK", 97)
+    chunked = map_features(features, [398, 402], config, seed=3).z
+    np.testing.assert_array_equal(chunked, whole)
