@@ -25,7 +25,7 @@ import contextlib
 import hashlib
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from importlib import metadata
@@ -37,7 +37,7 @@ from audiogan.audio import AUDIO_SUFFIXES
 from audiogan.config import RenderConfig, check_setting, read_toml, resolve_config
 from audiogan.encode import probe_video
 from audiogan.errors import ConfigError, ResourceError, describe
-from audiogan.files import atomic_write, remove_stale_partials
+from audiogan.files import atomic_write, lock, lock_path, remove_stale_partials
 
 __all__ = ["AlbumProgress", "TrackJob", "TrackResult", "MANIFEST_NAME", "render_album",
            "track_seed"]
@@ -203,20 +203,35 @@ def _plan_jobs(songs: list[Path], out_dir: Path, *, preset: str | Path | None, s
 
 
 class Manifest:
-    """``manifest.json``: settings, versions and every track's status, written atomically."""
+    """``manifest.json``: settings, versions and every track's status, written atomically.
 
-    def __init__(self, path: Path, settings: dict[str, Any]):
+    Two runs may share an output folder: each write happens under a lock and merges this
+    run's tracks into what the file holds then, so neither run loses the other's entries.
+    """
+
+    def __init__(self, path: Path, settings: dict[str, Any],
+                 names: list[str] | None = None):
         self.path = path
-        self.previous: dict[str, Any] = {}
-        with contextlib.suppress(OSError, json.JSONDecodeError, UnicodeDecodeError):
-            loaded = json.loads(path.read_text("utf-8"))
-            if isinstance(loaded, dict) and isinstance(loaded.get("tracks"), dict):
-                self.previous = loaded["tracks"]
+        self.names = names
+        """The album's tracks, in order; others drop out of the file (None: keep all)."""
+        self.previous: dict[str, Any] = self._read()
+        self.recorded: dict[str, Any] = {}
         self.data: dict[str, Any] = {
             "settings": _jsonable(settings), "versions": _versions(),
             "started": datetime.now(UTC).isoformat(timespec="seconds"),
             "tracks": dict(self.previous),
         }
+
+    def _read(self) -> dict[str, Any]:
+        with contextlib.suppress(OSError, json.JSONDecodeError, UnicodeDecodeError):
+            loaded = json.loads(self.path.read_text("utf-8"))
+            if isinstance(loaded, dict) and isinstance(loaded.get("tracks"), dict):
+                return loaded["tracks"]
+        return {}
+
+    def refresh(self) -> None:
+        """Read the tracks again: another run may have finished some since."""
+        self.previous = self._read()
 
     def is_complete(self, job: TrackJob) -> int | None:
         """The frame count of `job`'s video if an earlier run finished it with the same
@@ -241,13 +256,18 @@ class Manifest:
             earlier = self.previous[job.name]
             entry.update(wall_s=earlier.get("wall_s", 0.0),
                          duration_s=earlier.get("duration_s", result.duration_s))
-        self.data["tracks"][job.name] = entry
+        self.recorded[job.name] = entry
         self.write()
 
     def write(self) -> None:
-        self.data["updated"] = datetime.now(UTC).isoformat(timespec="seconds")
-        with atomic_write(self.path) as temporary:
-            temporary.write_text(json.dumps(self.data, indent=2) + "\n", encoding="utf-8")
+        with lock(self.path.parent):  # the folder itself: no lock file to leave behind
+            tracks = {**self._read(), **self.recorded}  # what other runs wrote meanwhile
+            if self.names is not None:
+                tracks = {name: tracks[name] for name in self.names if name in tracks}
+            self.data["tracks"] = tracks
+            self.data["updated"] = datetime.now(UTC).isoformat(timespec="seconds")
+            with atomic_write(self.path) as temporary:
+                temporary.write_text(json.dumps(self.data, indent=2) + "\n", encoding="utf-8")
 
 
 def render_album(album_dir: str | Path, out_dir: str | Path, *,
@@ -306,14 +326,12 @@ def render_album(album_dir: str | Path, out_dir: str | Path, *,
         raise ResourceError(f"cannot create {out_dir} ({exc.strerror or exc}); choose another "
                             "-o") from None
     remove_stale_partials(out_dir)
+    # tracks no longer in the folder drop out of the manifest
     manifest = Manifest(out_dir / MANIFEST_NAME, {
         "album": str(album_dir.resolve()), "preset": preset, "seed": seed,
         "album_toml": str(toml_path) if toml_path else None, "options": options,
         "split_frames": split_frames, "ray": ray,
-    })
-    # tracks no longer in the folder drop out of the manifest
-    manifest.data["tracks"] = {job.name: manifest.previous[job.name] for job in jobs
-                               if job.name in manifest.previous}
+    }, names=[job.name for job in jobs])
     manifest.write()
     results: dict[str, TrackResult] = {}
 
@@ -324,23 +342,49 @@ def render_album(album_dir: str | Path, out_dir: str | Path, *,
             stage = "failed" if result.status == "failed" else "finished"
             progress(job.name, stage, len(results), len(jobs))
 
-    pending = []
-    for job in jobs:
+    def skip_if_complete(job: TrackJob) -> bool:
+        """Record `job` as done before if its video is complete; say whether it was."""
         frames = manifest.is_complete(job)
         if frames is None:
-            pending.append(job)
-            continue
+            return False
         entry = manifest.previous[job.name]
         finish(job, TrackResult(name=job.name, song=job.song, output=job.output,
                                 status="skipped", seed=job.seed, frames=frames,
                                 duration_s=float(entry.get("duration_s", 0.0))))
         if progress is not None:
             progress(job.name, "skipped", len(results), len(jobs))
-    if pending:
-        render = _render_here if ray is None else _render_on_ray(ray)
-        render(pending, split_frames=split_frames, finish=finish, progress=progress,
-               count=len(jobs))
+        return True
+
+    pending = [job for job in jobs if not skip_if_complete(job)]
+    if pending and ray is None:
+        _render_here(pending, split_frames=split_frames, finish=finish, progress=progress,
+                     count=len(jobs), claim=_claim(manifest, skip_if_complete))
+    elif pending and ray is not None:
+        _render_on_ray(ray)(pending, split_frames=split_frames, finish=finish,
+                            progress=progress, count=len(jobs))
     return [results[job.name] for job in jobs]
+
+
+Claim = Callable[[TrackJob, bool], contextlib.AbstractContextManager[str]]
+"""``claim(job, wait)``: a context holding `job`'s lock that gives ``"mine"`` (render it),
+``"done"`` (another run finished it meanwhile; recorded as skipped) or ``"busy"`` (another
+run holds it; only when not `wait`)."""
+
+
+def _claim(manifest: Manifest, skip_if_complete: Callable[[TrackJob], bool]) -> Claim:
+    """Claims on the tracks of an album, so two runs into one folder render each track once:
+    a track is rendered under its lock (`files.lock`), after reading the manifest again."""
+
+    @contextlib.contextmanager
+    def claim(job: TrackJob, wait: bool) -> Iterator[str]:
+        with lock(lock_path(job.output), wait=wait) as held:
+            if not held:
+                yield "busy"
+                return
+            manifest.refresh()
+            yield "done" if skip_if_complete(job) else "mine"
+
+    return claim
 
 
 def failed(job: TrackJob, error: BaseException | str, wall_s: float = 0.0) -> TrackResult:
@@ -366,27 +410,47 @@ def _reporter(job: TrackJob, progress: AlbumProgress | None) -> pipeline.Progres
 
 def _render_here(jobs: list[TrackJob], *, split_frames: int | None,
                  finish: Callable[[TrackJob, TrackResult], None],
-                 progress: AlbumProgress | None, count: int) -> None:
-    """Render `jobs` one after the other in this process, loading each model once."""
+                 progress: AlbumProgress | None, count: int, claim: Claim) -> None:
+    """Render `jobs` one after the other in this process, loading each model once.
+
+    Every model the jobs need is loaded before the first track, so weights that cannot be
+    found or downloaded stop the album with one error instead of failing every track."""
     generators: dict[tuple[str | None, str | None], Any] = {}
-    for index, job in enumerate(jobs):
+    for job in jobs:
+        model_key = (job.config.model, str(job.config.weights))
+        if model_key not in generators:
+            generators[model_key] = pipeline.load_generator(job.config,
+                                                            _reporter(job, progress))
+    started_tracks = count - len(jobs)
+
+    def render(job: TrackJob) -> None:
         started = time.perf_counter()
         if progress is not None:
-            progress(job.name, "start", count - len(jobs) + index, count)
+            progress(job.name, "start", started_tracks, count)
         report = _reporter(job, progress)
         try:
             plan = pipeline.prepare(job.song, job.output, config=job.config, overwrite=True,
                                     progress=report)
-            model_key = (plan.model_name, str(plan.config.weights))
-            if model_key not in generators:
-                generators[model_key] = pipeline.load_generator(plan, report)
-            made = pipeline.render_plan(plan, generator=generators[model_key],
+            made = pipeline.render_plan(plan, generator=generators[(plan.model_name,
+                                                                    str(plan.config.weights))],
                                         split_frames=split_frames, progress=report,
                                         started=started)
         except Exception as error:  # noqa: BLE001 - one track's crash must not stop the album
             finish(job, failed(job, error, time.perf_counter() - started))
-            continue
+            return
         finish(job, _rendered(job, made))
+
+    # a track another run is rendering now waits to the end; by then it is usually done
+    busy: list[TrackJob] = []
+    for wait, queue in ((False, jobs), (True, busy)):
+        for job in queue:
+            with claim(job, wait) as state:
+                if state == "busy":
+                    busy.append(job)
+                    continue
+                if state == "mine":
+                    render(job)
+                started_tracks += 1
 
 
 def _render_on_ray(address: str) -> Callable[..., None]:

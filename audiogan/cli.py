@@ -6,9 +6,9 @@
 
 Each command parses its flags, builds the config (`audiogan.config.resolve_config`) and calls
 the library, which makes every check. Errors print one line and exit with the code of their
-kind (`EXIT_CODES`; 2 for a malformed command line, 130 when interrupted); a traceback means
-a bug. Heavy modules (librosa, torch) are imported inside the commands, so ``--help`` is
-quick.
+kind (`EXIT_CODES`; 2 for a malformed command line, 130 when interrupted, 143 when
+terminated); a traceback means a bug. Heavy modules (librosa, torch) are imported inside the
+commands, so ``--help`` is quick.
 """
 
 from __future__ import annotations
@@ -26,7 +26,6 @@ import typer
 from rich.console import Console
 from rich.progress import (
     BarColumn,
-    DownloadColumn,
     MofNCompleteColumn,
     Progress,
     ProgressColumn,
@@ -63,6 +62,7 @@ EXIT_CODES: tuple[tuple[type[AudioganError], int], ...] = (
 mapped."""
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
+EXIT_TERMINATED = 143  # 128 + SIGTERM, as shells report a job killed by `kill`
 
 app = typer.Typer(
     name="audiogan",
@@ -71,12 +71,13 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
 err = Console(stderr=True, highlight=False)
 out = Console(highlight=False)
 
 COMMANDS = ("render", "analyze", "classes", "presets", "test-checkpoint", "tempo", "view",
-            "batch")
+            "batch", "live")
 
 
 class _RateColumn(ProgressColumn):
@@ -88,8 +89,77 @@ class _RateColumn(ProgressColumn):
         return Text(f"{speed:.1f} {unit}/s" if speed and unit else "", style="cyan")
 
 
+PLAIN_EVERY_S = 10.0
+"""How often a run whose stderr is not a terminal (a log, a pipe, CI) prints a progress
+line."""
+
+
+def _amount(value: float, unit: str) -> str:
+    if unit == "B":
+        return f"{value / 1e6:.0f}"
+    return f"{value:.1f}" if unit == "s" else f"{value:.0f}"
+
+
+class _PlainLines:
+    """Progress as plain lines for a stderr that is not a terminal (a log, a pipe, CI): a
+    line every `every_s` seconds while a stage runs, e.g. ``generating frames 120/480,
+    25.1 frames/s, 14 s left``, and one when it has ended. The line of an ended stage is
+    held until the next stage starts (or `flush`), so a run that fails leaves only its
+    error line, as on a terminal."""
+
+    def __init__(self, every_s: float = PLAIN_EVERY_S):
+        self.every_s = every_s
+        self.started: dict[str, tuple[float, float]] = {}  # stage: (time, done then)
+        self.printed: dict[str, float] = {}
+        self.finished: set[str] = set()
+        self.pending: list[str] = []
+
+    def __call__(self, key: str, label: str, unit: str, done: float,
+                 total: float | None) -> None:
+        now = time.monotonic()
+        if key not in self.started:
+            self.flush()
+            self.started[key] = (now, done)
+            self.printed[key] = now
+        if key in self.finished:
+            return
+        ended = total is not None and done >= total
+        if not ended and now - self.printed[key] < self.every_s:
+            return
+        self.printed[key] = now
+        shown = "" if label.endswith(unit) else " MB" if unit == "B" else f" {unit}"
+        line = f"{label} {_amount(done, unit)}"
+        line += f"/{_amount(total, unit)}{shown}" if total is not None else shown
+        began, done_then = self.started[key]
+        rate = (done - done_then) / (now - began) if now > began else 0.0
+        if unit == "frames" and rate > 0 and not label.startswith("encoding"):
+            line += f", {rate:.1f} frames/s"
+            if total is not None and not ended:
+                line += f", {(total - done) / rate:.0f} s left"
+        if ended:
+            self.finished.add(key)
+            self.pending.append(line)
+        else:
+            self.flush()
+            err.print(line, markup=False, highlight=False, soft_wrap=True)
+
+    def flush(self) -> None:
+        """Print the held lines of ended stages."""
+        for line in self.pending:
+            err.print(line, markup=False, highlight=False, soft_wrap=True)
+        self.pending.clear()
+
+    def forget(self, key: str) -> None:
+        """Start `key` afresh (the next track of an album)."""
+        self.flush()
+        self.started.pop(key, None)
+        self.printed.pop(key, None)
+        self.finished.discard(key)
+
+
 class _Reporter:
-    """Turns the pipeline's ``progress(stage, done, total)`` calls into rich bars."""
+    """Turns the pipeline's ``progress(stage, done, total)`` calls into rich bars on a
+    terminal, and into a plain line every few seconds elsewhere (`_PlainLines`)."""
 
     LABELS = {"weights": ("downloading weights", "B"), "analysis": ("analysing audio", "s"),
               "beat model": ("downloading beat model", "B"),
@@ -97,20 +167,25 @@ class _Reporter:
 
     def __init__(self, enabled: bool):
         self.enabled = enabled
+        self.plain = _PlainLines() if enabled and not err.is_terminal else None
+        live = enabled and self.plain is None
         self.tasks: dict[str, Any] = {}
         self.bars = Progress(
             TextColumn("{task.description:<20}"), BarColumn(), MofNCompleteColumn(),
             _RateColumn(), TimeRemainingColumn(compact=True), console=err, transient=False,
-            disable=not enabled,
+            disable=not live,
         )
-        self.download = Progress(TextColumn("{task.description:<20}"), BarColumn(),
-                                 DownloadColumn(), console=err, disable=not enabled)
 
     def __enter__(self) -> _Reporter:
-        self.bars.start()
+        if self.plain is None:
+            self.bars.start()
         return self
 
     def __exit__(self, exc_type: object, *exc: object) -> None:
+        if self.plain is not None:
+            if exc_type is None:
+                self.plain.flush()
+            return
         if exc_type is not None:
             self.bars.live.transient = True  # a failed run leaves only its error line
         self.bars.stop()
@@ -119,6 +194,9 @@ class _Reporter:
         if not self.enabled:
             return
         label, unit = self.LABELS.get(stage, (stage, ""))
+        if self.plain is not None:
+            self.plain(stage, label, unit, done, total)
+            return
         if stage not in self.tasks:
             self.tasks[stage] = self.bars.add_task(label, total=total, unit=unit)
         task = self.tasks[stage]
@@ -173,7 +251,8 @@ _SEPARATE = typer.Option("--separate", help="Split the song into stems with demu
 _MODEL = typer.Option(help="biggan-deep-128, biggan-deep-256 or biggan-deep-512 [default: 128, "
                       "or what --weights holds].", show_default=False)
 _WEIGHTS = typer.Option(help="A folder with config.json and pytorch_model.bin to use instead "
-                        "of the downloaded pretrained weights.", show_default=False)
+                        "of the downloaded pretrained weights [default: $AUDIOGAN_WEIGHTS, "
+                        "else the pretrained weights].", show_default=False)
 _FPS = typer.Option(help=f"Frames per second [default: {DEFAULT_FPS:g}].", show_default=False)
 _TRUNCATION = typer.Option(help="BigGAN truncation in (0, 1]: lower is cleaner, higher is "
                            "wilder.", show_default=False)
@@ -332,31 +411,51 @@ def _tempo_curve(features: Any) -> list[list[float]]:
 
 
 class _AlbumReporter:
-    """The album view: tracks done (with time left) and the current track's frames."""
+    """The album view: tracks done (with time left) and the current track's frames; plain
+    lines (`_PlainLines`) when stderr is not a terminal."""
 
     def __init__(self, enabled: bool):
         self.enabled = enabled
+        self.plain = _PlainLines() if enabled and not err.is_terminal else None
         self.bars = Progress(
             TextColumn("{task.description:<32}"), BarColumn(), MofNCompleteColumn(),
-            _RateColumn(), TimeRemainingColumn(compact=True), console=err, disable=not enabled,
+            _RateColumn(), TimeRemainingColumn(compact=True), console=err,
+            disable=not enabled or self.plain is not None,
         )
         self.album = self.bars.add_task("album", total=None, unit="")  # no tracks/s
         self.track = self.bars.add_task("", total=None, unit="frames", visible=False)
 
     def __enter__(self) -> _AlbumReporter:
-        self.bars.start()
+        if self.plain is None:
+            self.bars.start()
         return self
 
     def __exit__(self, exc_type: object, *exc: object) -> None:
+        if self.plain is not None:
+            if exc_type is None:
+                self.plain.flush()
+            return
         if exc_type is not None:
             self.bars.live.transient = True  # bad settings leave only their error line
         self.bars.stop()
+
+    def _plain(self, name: str, stage: str, done: float, total: float | None) -> None:
+        assert self.plain is not None
+        if stage == "start":
+            self.plain.forget(name)
+            err.print(f"track {done + 1:.0f}/{total or 0:.0f}: {name}", markup=False,
+                      highlight=False, soft_wrap=True)
+        elif stage == "frames":
+            self.plain(name, f"{name}: frames", "frames", done, total)
 
     def __call__(self, name: str, stage: str, done: float, total: float | None) -> None:
         if stage == "ignored":
             err.print(f"note: skipping {name}: not an audio file", markup=False)
             return
         if not self.enabled:
+            return
+        if self.plain is not None:
+            self._plain(name, stage, done, total)
             return
         label = name if len(name) <= 24 else name[:23] + "…"
         if stage == "start":
@@ -479,10 +578,20 @@ def analyze_command(
         '(needs matplotlib: pip install "audiogan[plot]").', show_default=False)] = None,
     preset: Annotated[str | None, typer.Option(
         help="The preset whose mapping --plot draws.", show_default=False)] = None,
+    causal: Annotated[bool, typer.Option(
+        "--causal", help="The live tracker's beats: heard as the song plays, no look-ahead "
+        "(what `audiogan live --input` reacts to).")] = False,
 ) -> None:
     """Print the tempo, beats, bars, sections and loudness audiogan hears in SONG."""
     from audiogan.pipeline import analyze_song
 
+    if causal:
+        _analyze_causal(song, as_json=as_json, start=start, duration=duration,
+                        tempo_range=tempo_range, others=dict(
+                            bpm=bpm, beat_offset=beat_offset, beats=beats, stem=stem,
+                            separate=separate or None, beat_tracker=beat_tracker,
+                            beat_model=beat_model, plot=plot))
+        return
     if plot is not None and plot.suffix.lower() != ".png":
         raise ConfigError(f"--plot {plot}: the picture is a PNG; name it *.png")
     options = {"bpm": bpm, "beat_offset": beat_offset, "beats": beats, "stems": stem or None,
@@ -535,6 +644,37 @@ def analyze_command(
     if report["sections"]:
         out.print("  sections: " + ", ".join(f"{s['label']} {s['start']:.1f}-{s['end']:.1f} s"
                                              for s in report["sections"]))
+
+
+def _analyze_causal(song: Path, *, as_json: bool, start: float, duration: float | None,
+                    tempo_range: str | None, others: dict[str, Any]) -> None:
+    """``analyze --causal``: the causal tracker's beats and tempo."""
+    from audiogan.live import causal_analysis
+
+    given = [name for name, value in others.items() if value]
+    if given:
+        flag = "--" + given[0].replace("_", "-")
+        raise ConfigError(f"{flag} does not go with --causal: the causal tracker hears the "
+                          "song as it plays and takes no timing, stems or plot")
+    info, heard = causal_analysis(song, start=start, duration=duration,
+                                  tempo_range=tempo_range)
+    import numpy as np
+
+    tempo = heard.tempo_bpm[heard.tempo_bpm > 0]
+    beats_s = [round(float(b), 4) for b in heard.beats_s]
+    report: dict[str, Any] = {"song": str(info.path), "beat_tracker": "causal",
+              "tempo_bpm": round(float(np.median(tempo)), 2) if len(tempo) else 0.0,
+              "beats_s": beats_s,
+              "tempo_curve": [[round(float(b), 3),
+                               round(float(heard.tempo_bpm[min(len(heard.tempo_bpm) - 1,
+                                                                int(b / heard.hop_s))]), 2)]
+                              for b in heard.beats_s]}
+    if as_json:
+        sys.stdout.write(json.dumps(report) + "\n")
+        return
+    out.print(f"{info.path.name}: causal tracker, tempo {report['tempo_bpm']:.1f} BPM, "
+              f"{len(beats_s)} beats"
+              + (f", first at {beats_s[0]:.2f} s" if beats_s else ""))
 
 
 @app.command("classes")
@@ -622,9 +762,9 @@ def test_checkpoint_command(
 def tempo_command(
     bpm: Annotated[float | None, typer.Option(help="Tempo in beats per minute [default: 120].",
                                               show_default=False)] = None,
-    beats: Annotated[float | None, typer.Option("--beats", "--num-beats",
-                                                help="Number of beats to render [default: 16].",
-                                                show_default=False)] = None,
+    num_beats: Annotated[float | None, typer.Option(
+        "--num-beats", help="Number of beats to render [default: 16].",
+        show_default=False)] = None,
     classes: Annotated[str | None, typer.Option(
         "--classes", "-c", help="ImageNet classes of the class vector, ids or names: "
         "--classes 398 402 [default: 309].", show_default=False)] = None,
@@ -676,7 +816,7 @@ def tempo_command(
     if ext is None:
         ext = ".mp4" if audio is not None else ".gif"
     options: dict[str, Any] = _parse_sets(set_)
-    given = {"bpm": bpm, "num_beats": beats, "y_scale": y_scale, "truncation": truncation,
+    given = {"bpm": bpm, "num_beats": num_beats, "y_scale": y_scale, "truncation": truncation,
              "random_label": random_label or None, "quantize_label": quantize_label or None,
              "ext": ext, "fps": fps, "seed": seed, "batch_size": batch_size,
              "classes": [classes] if classes is not None else None}
@@ -703,6 +843,130 @@ def tempo_command(
                       + (f" and {result.video}" if result.video else ""), soft_wrap=True)
             err.print(f"  {result.n_frames} frames at {result.fps:g} fps, {width}x{height}, "
                       f"{timing}, seed {result.seed}, {result.wall_s:.1f} s", soft_wrap=True)
+
+
+@app.command("live")
+def live_command(
+    song: Annotated[Path | None, typer.Argument(
+        help="The song to play with its video (known ahead: rendered just in time with the "
+        "analysis and mapping of a render).", show_default=False)] = None,
+    input_device: Annotated[str | None, typer.Option(
+        "--input", help="Listen to this sound card (number or name; `python -m sounddevice` "
+        "lists them) and react with no look-ahead.", show_default=False)] = None,
+    simulate: Annotated[bool, typer.Option(
+        "--simulate", help="A virtual audio clock: no sound card, no window (for tests and "
+        "benchmarks).")] = False,
+    causal: Annotated[bool, typer.Option(
+        "--causal", help="Hear SONG block by block as if from a sound card (as --input does) "
+        "instead of knowing it ahead.")] = False,
+    record: Annotated[Path | None, typer.Option(
+        "--record", help="Write what was shown at each frame time, with the audio, to this "
+        "mp4.", show_default=False)] = None,
+    speed: Annotated[float, typer.Option(
+        help="--simulate: the virtual clock runs this many times faster than this machine "
+        "(2 = a machine half as fast).")] = 1.0,
+    frame_cost: Annotated[float | None, typer.Option(
+        "--frame-cost", help="--simulate: every frame costs exactly this many ms of audio "
+        "time (a forced slow or fast generator).", show_default=False)] = None,
+    classes: Annotated[str | None, typer.Option(
+        "--classes", "-c", help="ImageNet classes, ids or names (the first class set).")
+                       ] = None,
+    more_classes: Annotated[list[str] | None, typer.Option(
+        "--more-classes", metavar="A,B", help="Another class set to switch to with the keys "
+        "1-9, OSC or MIDI (repeatable).", show_default=False)] = None,
+    preset: Annotated[str | None, typer.Option(
+        help="A preset name or .toml file (the first preset).", show_default=False)] = None,
+    more_presets: Annotated[list[str] | None, typer.Option(
+        "--more-presets", metavar="NAME", help="Another preset to switch to with p, OSC or "
+        "MIDI (repeatable).", show_default=False)] = None,
+    osc: Annotated[str | None, typer.Option(
+        "--osc", metavar="HOST:PORT", help="Take OSC control messages on this UDP address "
+        "(see the README for the addresses; needs python-osc).", show_default=False)] = None,
+    midi: Annotated[str | None, typer.Option(
+        "--midi", metavar="PORT", help="Take MIDI control messages from this input port "
+        "('default' for the system's; needs mido).", show_default=False)] = None,
+    model: Annotated[str | None, _MODEL] = None,
+    weights: Annotated[Path | None, _WEIGHTS] = None,
+    fps: Annotated[float | None, _FPS] = None,
+    seed: Annotated[int | None, typer.Option(help="Same seed, same motion [default: 0].",
+                                             show_default=False)] = None,
+    start: Annotated[float | None, typer.Option(help="Start at this second of the song.",
+                                                show_default=False)] = None,
+    duration: Annotated[float | None, typer.Option(help="Play this many seconds.",
+                                                   show_default=False)] = None,
+    device: Annotated[str | None, _DEVICE] = None,
+    dtype: Annotated[str | None, _DTYPE] = None,
+    scale: Annotated[float, typer.Option(help="Window size relative to the frames.")] = 2.0,
+    set_: Annotated[list[str] | None, _SET] = None,
+    quiet: Annotated[bool, _QUIET] = False,
+) -> None:
+    """Play SONG (or a sound card) with its video in real time; keys, OSC and MIDI play it
+    like an instrument."""
+    from audiogan.config import resolve_config
+    from audiogan.controls import Controls
+    from audiogan.live import play
+
+    options = _options(set_, classes, False, False, False, model=model, weights=weights,
+                       fps=fps, seed=seed, start=start, duration=duration, device=device,
+                       dtype=dtype)
+    config = resolve_config(preset, **options)
+    sets = [tuple(config.classes)] + [
+        tuple(resolve_config(hardware=False, classes=[value]).classes)
+        for value in more_classes or []]
+    presets = [str(preset or "default")] + [
+        str(resolve_config(name, hardware=False) and name) for name in more_presets or []]
+    controls = Controls(class_sets=sets, presets=presets)
+    say = (lambda line: None) if quiet else (
+        lambda line: err.print(line, markup=False, highlight=False, soft_wrap=True))
+    inputs = _control_inputs(controls, osc, midi, say)
+    try:
+        stats = play(song, config=config, input_device=input_device, simulate=simulate,
+                     causal=causal, record=record, speed=speed, frame_cost_ms=frame_cost,
+                     scale=scale, controls=controls, log=say)
+    finally:
+        for close in inputs:
+            close()
+    if not quiet:
+        import numpy as np
+
+        made = np.array(stats.make_ms) if stats.make_ms else np.zeros(1)
+        err.print(f"live: {stats.frames_shown} frames shown, {stats.frames_dropped} dropped, "
+                  f"{stats.achieved_fps:.1f} fps achieved of {config.fps:g}, drift "
+                  f"{1000 * stats.max_drift_s:.1f} ms, frame time p50 "
+                  f"{np.percentile(made, 50):.1f} ms, p95 {np.percentile(made, 95):.1f} ms"
+                  + (f", latency {np.mean(stats.latency_ms):.0f} ms" if stats.latency_ms
+                     else ""), markup=False, soft_wrap=True)
+        if stats.recorded is not None:
+            err.print(f"[green]recorded[/green]: {stats.recorded}")
+
+
+def _control_inputs(controls: Any, osc: str | None, midi: str | None,
+                    say: Any) -> list[Any]:
+    """Open the OSC and MIDI inputs asked for; returns their closers."""
+    closers: list[Any] = []
+    if osc is not None:
+        host, sep, port = osc.rpartition(":")
+        if not sep or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ConfigError(f"--osc {osc}: write HOST:PORT, e.g. 127.0.0.1:9000")
+        try:
+            server = controls.serve_osc(host or "127.0.0.1", int(port))
+        except ImportError:
+            raise MissingPackageError("--osc", "python-osc", extra="live") from None
+        except OSError as exc:
+            raise ConfigError(f"--osc {osc}: cannot listen there ({exc.strerror})") from None
+        closers.append(lambda: (server.shutdown(), server.server_close()))
+        say(f"live: OSC on udp://{host or '127.0.0.1'}:{port} (/audiogan/...)")
+    if midi is not None:
+        try:
+            port_in = controls.open_midi(None if midi == "default" else midi)
+        except ImportError:
+            raise MissingPackageError("--midi", "mido (and python-rtmidi)", extra="live"
+                                      ) from None
+        except (OSError, RuntimeError, ValueError) as exc:
+            raise ConfigError(f"--midi {midi}: cannot open that MIDI input ({exc})") from None
+        closers.append(port_in.close)
+        say(f"live: MIDI from {midi}")
+    return closers
 
 
 @app.command("view")
@@ -769,7 +1033,7 @@ def normalise_argv(argv: list[str]) -> list[str]:
         token = argv[i]
         result.append(token)
         i += 1
-        if token in ("--classes", "-c") and argv[0] in ("render", "tempo", "batch"):
+        if token in ("--classes", "-c") and argv[0] in ("render", "tempo", "batch", "live"):
             values = []
             while i < len(argv) and not argv[i].startswith("-") and not _looks_like_song(argv[i]):
                 values.append(argv[i])
@@ -780,12 +1044,30 @@ def normalise_argv(argv: list[str]) -> list[str]:
     return result
 
 
+def mistyped_command(token: str) -> str | None:
+    """The command `token` was probably meant to be (``renderr`` -> ``render``), when it is
+    not a file, has no audio suffix and is close to a command's name; else None."""
+    import difflib
+
+    if token in COMMANDS or token.startswith("-") or _looks_like_song(token) or Path(
+            token).exists() or Path(token).suffix:
+        return None
+    close = difflib.get_close_matches(token.lower(), COMMANDS, n=1, cutoff=0.6)
+    return close[0] if close else None
+
+
 def exit_code(error: AudioganError) -> int:
     """The exit code of `error`'s kind (see `EXIT_CODES`)."""
     return next(code for kind, code in EXIT_CODES if isinstance(error, kind))
 
 
+_TERMINATED: list[int] = []
+"""SIGTERM received (typer turns the interrupt it raises into a plain exit code 130)."""
+
+
 def _terminate(signum: int, frame: object) -> None:
+    # unwinds like Ctrl-C through every clean-up; `main` then exits with 143
+    _TERMINATED.append(signum)
     raise KeyboardInterrupt
 
 
@@ -808,7 +1090,13 @@ def _show_notes() -> None:
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: run the command, turn user errors into one line."""
     _show_notes()
-    argv = normalise_argv(sys.argv[1:] if argv is None else argv)
+    _TERMINATED.clear()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and (meant := mistyped_command(argv[0])) is not None:
+        err.print(f"audiogan: error: no such command {argv[0]!r}; did you mean {meant!r}? "
+                  "(see `audiogan --help`)", markup=False, highlight=False, soft_wrap=True)
+        sys.exit(EXIT_USAGE)
+    argv = normalise_argv(argv)
     # Ctrl-C and kill both unwind through the encoder's clean-up; SIGINT too when a shell
     # started us with it ignored (a background job)
     signal.signal(signal.SIGINT, signal.default_int_handler)
@@ -827,7 +1115,7 @@ def main(argv: list[str] | None = None) -> None:
         exc.show()
         sys.exit(0)
     except click_exceptions.UsageError as exc:
-        hint = f" (see `audiogan {exc.ctx.info_name} --help`)" if exc.ctx else ""
+        hint = f" (see `{exc.ctx.command_path} --help`)" if exc.ctx else ""
         message = exc.format_message().replace("\n", " ")
         err.print(f"audiogan: error: {message}{hint}", markup=False, soft_wrap=True)
         sys.exit(EXIT_USAGE)
@@ -835,4 +1123,4 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(exc.exit_code)
     except (KeyboardInterrupt, typer.Abort):
         err.print("audiogan: interrupted; no partial output was left behind", markup=False)
-        sys.exit(EXIT_INTERRUPTED)
+        sys.exit(EXIT_TERMINATED if _TERMINATED else EXIT_INTERRUPTED)

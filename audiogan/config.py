@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import numbers
+import os
 import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
@@ -38,6 +39,7 @@ __all__ = [
     "Range",
     "RenderConfig",
     "TempoConfig",
+    "WEIGHTS_ENV",
     "available_presets",
     "check_classes",
     "check_size",
@@ -53,6 +55,7 @@ __all__ = [
     "resolve_hardware",
     "resolve_tempo_config",
     "split_options",
+    "weights_from_env",
 ]
 
 DEFAULT_FPS = 30.0
@@ -268,13 +271,21 @@ class Range:
         return above and value <= self.high
 
     def __str__(self) -> str:
-        """``in [1, 64]``, ``in (0, ]`` (no upper bound), or ``at least 1``."""
-        if self.high == math.inf and not self.low_open:
-            return f"at least {self.low:g}"
-        upper = "" if self.high == math.inf else f"{self.high:g}"
-        if isinstance(self.high, int):
-            upper = str(self.high)
-        return f"in {'(' if self.low_open else '['}{self.low:g}, {upper}]"
+        """``in [1, 64]``, ``in [0, 2^63 - 1]``, ``greater than 0`` (no upper bound), or
+        ``at least 1``."""
+        if self.high == math.inf:
+            return f"{'greater than' if self.low_open else 'at least'} {_number(self.low)}"
+        return f"in {'(' if self.low_open else '['}{_number(self.low)}, {_number(self.high)}]"
+
+
+def _number(value: float) -> str:
+    """A limit as a reader writes it: ``64``, ``0.5``, ``2^63 - 1`` (not ``9.22337e+18``)."""
+    if isinstance(value, int) or float(value).is_integer() and abs(value) < 2**53:
+        whole = int(value)
+        if whole >= 2**31 and (whole + 1) & whole == 0:  # 2^k - 1
+            return f"2^{(whole + 1).bit_length() - 1} - 1"
+        return str(whole)
+    return f"{value:g}"
 
 
 RANGES: dict[str, Range] = {
@@ -653,6 +664,16 @@ def split_options(options: dict[str, Any]) -> tuple[dict[str, Any], dict[str, An
     return render, mapping
 
 
+WEIGHTS_ENV = "AUDIOGAN_WEIGHTS"
+"""A weights folder every command uses when none is given (render, batch, tempo, synth)."""
+
+
+def weights_from_env() -> Path | None:
+    """``$AUDIOGAN_WEIGHTS`` as a path, or None when it is not set (or empty)."""
+    value = os.environ.get(WEIGHTS_ENV, "").strip()
+    return Path(value).expanduser() if value else None
+
+
 def resolve_config(preset: str | Path | None = None, render: dict[str, Any] | None = None,
                    mapping: dict[str, Any] | None = None, *, hardware: bool = True,
                    **options: Any) -> RenderConfig:
@@ -678,6 +699,8 @@ def resolve_config(preset: str | Path | None = None, render: dict[str, Any] | No
                                                            **flat_mapping}.items()
                                          if v is not None}, ""))
     config = RenderConfig(**render_values, mapping=MappingConfig(**mapping_values))
+    if config.weights is None:
+        config = dataclasses.replace(config, weights=weights_from_env())
     model = config.model
     if config.weights is None and (model is None or config.preview):
         model = DEFAULT_MODEL  # a preview downloads the smallest model

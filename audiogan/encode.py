@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import os
+import errno
 import queue
 import re
 import shutil
@@ -33,10 +33,11 @@ import numpy as np
 
 from audiogan import ffmpeg
 from audiogan.errors import ConfigError, EncodeError, ResourceError
-from audiogan.files import segment_folder, temporary_path
+from audiogan.files import hidden_sibling, publish, segment_folder, temporary_path
 
 __all__ = ["CODECS", "FITS", "AudioTrack", "ParallelVideoWriter", "VideoFacts", "VideoSettings",
-           "VideoWriter", "concat_segments", "fit_geometry", "probe_video", "video_filter"]
+           "VideoWriter", "concat_segments", "fit_geometry", "output_taken", "probe_video",
+           "video_filter"]
 
 FITS = ("crop", "blur", "mirror", "wide")
 """How frames of another aspect fill the output: scaled to fill and cropped; centred on a
@@ -253,9 +254,24 @@ def _audio_arguments(audio: AudioTrack, input_index: int,
     return inputs, outputs
 
 
+def output_taken(target: Path) -> ConfigError:
+    """The error of a render that finished second: `target` appeared while it ran."""
+    return ConfigError(f"{target} appeared while this render ran (another run finished it "
+                       "first) and was kept; this render's video was dropped: choose another "
+                       "-o, or pass --overwrite to replace it")
+
+
+def _publish(partial: Path, target: Path, overwrite: bool) -> None:
+    """`files.publish`, its refusal as `output_taken`."""
+    try:
+        publish(partial, target, replace=overwrite)
+    except FileExistsError:
+        raise output_taken(target) from None
+
+
 def concat_segments(segments: Sequence[str | Path], target: str | Path, *,
                     audio: AudioTrack | None = None,
-                    settings: VideoSettings | None = None) -> Path:
+                    settings: VideoSettings | None = None, overwrite: bool = True) -> Path:
     """Join H.264 video-only `segments` (in order) into `target` and mux `audio` once.
 
     The segments are made by `VideoWriter` with ``audio=None`` and the same size, fps, crf
@@ -265,14 +281,15 @@ def concat_segments(segments: Sequence[str | Path], target: str | Path, *,
     The audio is encoded once over the whole join (AAC), so it has no seam either.
 
     Written under a temporary name and renamed on success; on failure (or Ctrl-C) nothing
-    is left at `target`. The segments themselves are left for the caller to delete.
+    is left at `target`. The segments themselves are left for the caller to delete. With
+    ``overwrite=False`` a `target` that appeared meanwhile is kept and `ConfigError` raised.
     Raises `EncodeError` with ffmpeg's reason, `ResourceError` when the disk refuses.
     """
     target = Path(target)
     if not segments:
         raise ValueError("concat_segments needs at least one segment")
     temporary = temporary_path(target)
-    listing = target.with_name(f".{target.name}.concat.{os.getpid()}.partial")
+    listing = hidden_sibling(target, "concat")
     lines = []
     for segment in segments:
         quoted = str(Path(segment).resolve()).replace("'", "'\\''")
@@ -292,7 +309,7 @@ def concat_segments(segments: Sequence[str | Path], target: str | Path, *,
         if result.returncode != 0:
             reason = ffmpeg.last_line(result.stderr, f"exit {result.returncode}")
             raise EncodeError(f"ffmpeg could not join the segments of {target}: {reason}")
-        os.replace(temporary, target)
+        _publish(temporary, target, overwrite)
     except OSError as exc:
         raise ResourceError(f"could not join the segments of {target} "
                             f"({exc.strerror or exc})") from None
@@ -318,12 +335,21 @@ class VideoWriter:
         when `settings` is not given.
     settings : VideoSettings, optional
         Output size and fit, codec, GOP, audio, PNG frames, metadata.
+    overwrite : bool
+        False: a file that appeared at `path` while the video was written is kept, and the
+        new video dropped with a `ConfigError` (two renders to one file: the first wins).
+    threads : int, optional
+        x264's (and ffmpeg's filters') threads; None: ffmpeg's choice (about 1.5 a core).
+        A render on the CPU gives 1: the model needs the cores, and one x264 thread encodes
+        128 px frames a hundred times faster than the CPU makes them.
     """
 
     def __init__(self, path: str | Path, *, size: tuple[int, int], fps: float,
                  audio: AudioTrack | None = None, crf: int = 18, speed: str = "medium",
-                 queue_batches: int = 2, settings: VideoSettings | None = None):
+                 queue_batches: int = 2, settings: VideoSettings | None = None,
+                 overwrite: bool = True, threads: int | None = None):
         self.path = Path(path)
+        self.overwrite = overwrite
         self.size = size
         self.fps = fps
         self.frames_written = 0
@@ -332,15 +358,19 @@ class VideoWriter:
         self.settings = settings
         width, height = size
         graph, png = video_filter((width, height), settings)
-        command = ["-nostdin", "-v", "error", "-y",
-                   "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{width}x{height}",
+        command = ["-nostdin", "-v", "error", "-y"]
+        if threads is not None:
+            # the graph is a -filter_complex one, which -filter_complex_threads sets
+            command += ["-filter_threads", str(threads), "-filter_complex_threads", str(threads)]
+        command += ["-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{width}x{height}",
                    "-framerate", f"{fps:g}", "-i", "pipe:0"]
         audio_outputs: list[str] = []
         if audio is not None:
             audio_inputs, audio_outputs = _audio_arguments(audio, 1, settings)
             command += audio_inputs
+        encoder_threads = ["-threads", str(threads)] if threads is not None else []
         command += ["-filter_complex", graph, "-map", "[v]", *audio_outputs,
-                    *_video_arguments(settings, fps), *_metadata(settings),
+                    *_video_arguments(settings, fps), *encoder_threads, *_metadata(settings),
                     *_container(self.path, settings), str(self._temporary)]
         if png:
             assert settings.frames_dir is not None
@@ -375,7 +405,9 @@ class VideoWriter:
         if frames.dtype != np.uint8 or frames.shape[1:] != (height, width, 3):
             raise ValueError(f"frames must be uint8 (n, {height}, {width}, 3), got "
                              f"{frames.dtype} {frames.shape}")
-        if self._write_error is not None:
+        # an encoder that died (a full disk, a kill) stops the render now, not at the end
+        if self._write_error is not None or (self._process is not None
+                                             and self._process.poll() is not None):
             self._fail()
         self._queue.put(np.ascontiguousarray(frames))
         self.frames_written += len(frames)
@@ -388,7 +420,16 @@ class VideoWriter:
 
     def _fail(self) -> None:
         self._abort()
-        reason = self._ffmpeg_error() or "it stopped taking frames"
+        reason = self._ffmpeg_error()
+        returncode = self._process.returncode if self._process is not None else None
+        if not reason:
+            reason = (f"it was killed (signal {-returncode})" if returncode and returncode < 0
+                      else "it stopped taking frames")
+        if "No space left on device" in reason or (
+                isinstance(self._write_error, OSError)
+                and self._write_error.errno == errno.ENOSPC):
+            raise ResourceError(f"the disk is full: {self.path} could not be written "
+                                f"({reason}); free some space or choose another -o")
         raise EncodeError(f"ffmpeg could not write {self.path}: {reason}")
 
     def _finish(self) -> None:
@@ -400,7 +441,10 @@ class VideoWriter:
                 self._process.stdin.close()
         if self._process.wait() != 0 or self._write_error is not None:
             self._fail()
-        os.replace(self._temporary, self.path)
+        try:
+            _publish(self._temporary, self.path, self.overwrite)
+        finally:
+            self._temporary.unlink(missing_ok=True)
 
     def _abort(self) -> None:
         if self._process is not None and self._process.poll() is None:
@@ -437,13 +481,15 @@ class ParallelVideoWriter:
     def __init__(self, path: str | Path, *, size: tuple[int, int], fps: float,
                  audio: AudioTrack | None = None, crf: int = 18, speed: str = "medium",
                  workers: int = 2, chunk_frames: int | None = None,
-                 total_frames: int | None = None, settings: VideoSettings | None = None):
+                 total_frames: int | None = None, settings: VideoSettings | None = None,
+                 overwrite: bool = True):
         if workers < 1:
             raise ConfigError(f"workers must be at least 1, got {workers}")
         self.path = Path(path)
         self.size, self.fps, self.audio = size, fps, audio
         self.crf, self.speed, self.workers = crf, speed, workers
         self.settings = settings if settings is not None else VideoSettings(crf=crf, speed=speed)
+        self.overwrite = overwrite
         self.chunk_frames = chunk_frames or max(1, round(8 * fps))  # 8 s of video a chunk
         # a chunk shorter than x264's B-frame delay breaks the joined file's frame rate, so
         # when the length is known the chunks are made equal, none shorter than chunk_frames
@@ -513,7 +559,8 @@ class ParallelVideoWriter:
         self._closing.clear()
         if not self._segments:
             raise EncodeError(f"no frames were written to {self.path}")
-        concat_segments(self._segments, self.path, audio=self.audio, settings=self.settings)
+        concat_segments(self._segments, self.path, audio=self.audio, settings=self.settings,
+                        overwrite=self.overwrite)
 
     def _abort(self) -> None:
         if self._current is not None:

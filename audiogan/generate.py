@@ -9,6 +9,9 @@ and goes on.
 
 from __future__ import annotations
 
+import contextlib
+import os
+import time
 from collections.abc import Callable, Iterator
 
 import numpy as np
@@ -16,7 +19,8 @@ import torch
 
 from audiogan.types import Trajectory
 
-__all__ = ["default_batch_size", "generate_frames"]
+__all__ = ["THREADS_ENV", "ThreadTuner", "cpu_cores", "default_batch_size", "generate_frames",
+           "pinned_threads"]
 
 # By image size. On a CPU small batches are fastest: one image's activations stay in the
 # caches (measured on 2 cores at 128 px, float32: batch 2 makes 6.1 frames/s, 8 makes 4.4,
@@ -66,6 +70,87 @@ class _Generator:
         return frames.to(torch.uint8).permute(0, 2, 3, 1).contiguous()
 
 
+THREADS_ENV = "AUDIOGAN_THREADS"
+"""Pins the model's CPU threads (as ``OMP_NUM_THREADS`` does); unset, they are measured."""
+RETUNE_S = 30.0
+
+
+def cpu_cores() -> int:
+    """The cores this process may run on (its affinity mask, not the machine's count)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+def pinned_threads() -> int | None:
+    """The thread count the user fixed ($AUDIOGAN_THREADS, else $OMP_NUM_THREADS), if any."""
+    for variable in (THREADS_ENV, "OMP_NUM_THREADS"):
+        value = os.environ.get(variable, "").strip()
+        if value.isdigit() and int(value) > 0:
+            return int(value)
+    return None
+
+
+class ThreadTuner:
+    """The model's intra-op thread count on the CPU, chosen by measuring it as frames are made.
+
+    On free cores one thread per core is fastest (2 cores at 128 px: 8.9 frames/s against 5.3
+    on one thread), but beside another busy process the same setting collapses: the OpenMP
+    threads spin at their barriers while the one they wait for has no core (0.3 frames/s;
+    benchmarks/bench_load.py). No setting fixed in advance is right for both, so each thread
+    count in `candidates` makes a batch now and then, and the one with the fewest seconds a
+    frame makes the rest. The fewest threads go first (a trial of too many threads on a busy
+    machine is the costly one), and the trials come every `retune_s` seconds, twice as long
+    apart each time they change nothing (up to 8 times). Frames made on different thread
+    counts can differ by one level in a few pixels (floating-point sums in another order).
+    """
+
+    def __init__(self, candidates: list[int], retune_s: float = RETUNE_S):
+        self.candidates = candidates
+        self.first_retune_s = self.retune_s = retune_s
+        self.seconds_per_frame: dict[int, float] = {}
+        self.trials: list[int] = list(candidates)
+        self.choice = candidates[-1]
+        self.chosen_at = 0.0
+        self.warm = False
+
+    @classmethod
+    def for_cpu(cls) -> ThreadTuner | None:
+        """A tuner over 1 .. cores threads, or None when the count is pinned or there is one
+        core (then it is set here once)."""
+        pinned = pinned_threads()
+        cores = cpu_cores()
+        if pinned is not None or cores == 1:
+            torch.set_num_threads(pinned or 1)
+            return None
+        return cls(sorted({1, max(1, cores // 2), cores}))
+
+    def next_threads(self) -> int:
+        """The thread count for the next batch (set in torch)."""
+        if not self.trials and time.monotonic() - self.chosen_at > self.retune_s:
+            self.trials = [n for n in self.candidates if n != self.choice] + [self.choice]
+        threads = self.trials[0] if self.trials else self.choice
+        if torch.get_num_threads() != threads:
+            torch.set_num_threads(threads)
+        return threads
+
+    def measured(self, threads: int, frames: int, seconds: float) -> None:
+        """`frames` took `seconds` on `threads` threads."""
+        if not self.warm:  # the first batch pays for allocations: not a measure
+            self.warm = True
+            return
+        self.seconds_per_frame[threads] = seconds / max(frames, 1)
+        if self.trials and self.trials[0] == threads:
+            self.trials.pop(0)
+            if not self.trials:
+                best = min(self.seconds_per_frame, key=self.seconds_per_frame.__getitem__)
+                self.retune_s = (min(8 * self.first_retune_s, 2 * self.retune_s)
+                                 if best == self.choice else self.first_retune_s)
+                self.choice = best
+                self.chosen_at = time.monotonic()
+
+
 def _is_out_of_memory(error: BaseException) -> bool:
     return isinstance(error, torch.cuda.OutOfMemoryError) or (
         isinstance(error, RuntimeError) and "out of memory" in str(error).lower())
@@ -88,11 +173,16 @@ def generate_frames(model: torch.nn.Module, trajectory: Trajectory, *, batch_siz
     stop = trajectory.n_frames if stop is None else stop
     pending: tuple[torch.Tensor, torch.cuda.Event] | None = None
     first = start
-    with torch.inference_mode():
+    threads_before = torch.get_num_threads()
+    tuner = ThreadTuner.for_cpu() if device.type == "cpu" else None
+    with contextlib.ExitStack() as stack, torch.inference_mode():
+        stack.callback(torch.set_num_threads, threads_before)  # the caller's setting back
         while first < stop:
             # a batch never spans a change of truncation (cues may set one per section)
             truncation, run_end = trajectory.truncation_run(first)
             last = min(stop, first + batch_size, run_end)
+            threads = tuner.next_threads() if tuner is not None else 0
+            began = time.perf_counter()
             try:
                 frames = generator(trajectory.z[first:last], trajectory.class_vectors(first, last),
                                    truncation, batch_size)
@@ -103,6 +193,8 @@ def generate_frames(model: torch.nn.Module, trajectory: Trajectory, *, batch_siz
                     torch.cuda.empty_cache()
                 batch_size //= 2
                 continue
+            if tuner is not None:
+                tuner.measured(threads, last - first, time.perf_counter() - began)
             first = last
             if device.type != "cuda":
                 yield frames.numpy()

@@ -48,7 +48,8 @@ from audiogan.flashes import FlashCounter, FlashReport
 from audiogan.types import NUM_CLASSES, Z_DIM, Cue, Features, Trajectory
 
 __all__ = ["MIN_DURATION_S", "RenderPlan", "RenderResult", "TempoPlan", "TempoResult",
-           "analyze_song", "encoder_count", "fit_to_ratio", "frame_batches",
+           "analyze_song", "check_free_space", "encoder_count", "estimated_bytes",
+           "fit_to_ratio", "frame_batches",
            "join_segment_bytes", "join_segments", "load_generator", "plan_output", "prepare",
            "prepare_frames", "prepare_tempo", "read_record", "render", "render_plan",
            "render_segment", "render_segment_bytes", "render_tempo", "song_hash",
@@ -195,11 +196,15 @@ def _analyze(info: audio.AudioInfo, config: RenderConfig, progress: Progress | N
     if features is not None:
         report(features.duration_s)
     else:
+        meter = audio.PeakMeter()
         blocks = audio.stream_mono(info, sample_rate=ANALYSIS_SR, start=config.start,
-                                   duration=config.duration)
+                                   duration=config.duration, meter=meter)
         features = analysis.analyze(blocks, sr=ANALYSIS_SR, fps=config.fps, progress=report,
                                     tempo_range=config.tempo_range, beat_tracker=tracker,
                                     beat_model=checkpoint)
+        # the file's level is its loudest channel's, not the mix-down's: a channel in
+        # opposite phase to the other cancels in the mono mix but is not silent
+        features = dataclasses.replace(features, peak_dbfs=meter.dbfs)
         if config.analysis_cache:
             cache.save_features(key, features)
     if not check:
@@ -298,6 +303,9 @@ class RenderPlan:
     settings: RenderConfig | None = None
     """The settings as the user resolved them (`config` is that of the excerpt a loop
     chose); what `record` keeps. None: `config`."""
+    overwrite: bool = False
+    """Whether the video may replace a file at `target` (one there at the start was refused
+    by `plan_output`; this decides for one that appears while the frames are made)."""
 
     @property
     def n_frames(self) -> int:
@@ -399,7 +407,8 @@ def _prepare(song: str | Path, output: str | Path | None, config: RenderConfig, 
                                       max_pulses_per_s=MAX_FLASHES_PER_S
                                       if config.safe_flashes else None)
     return RenderPlan(song=song, target=target, config=config, info=info, features=features,
-                      trajectory=trajectory, settings=settings)
+                      trajectory=trajectory, settings=settings,
+                      overwrite=overwrite)
 
 
 def _excerpt(features: Features, first: int, count: int) -> Features:
@@ -538,9 +547,15 @@ def read_record(path: str | Path, song: str | Path | None = None) -> dict[str, A
 
 
 def _write_record(plan: RenderPlan) -> None:
+    """``VIDEO.json`` beside the finished video, renamed into place like the video: a record
+    already there (another run's, finished first) is replaced only with ``--overwrite``;
+    without, it is kept and a note says so (the record is in the video's comment tag too)."""
     try:
-        with atomic_write(plan.record_path) as partial:
+        with atomic_write(plan.record_path, replace=plan.overwrite) as partial:
             partial.write_text(json.dumps(plan.record, indent=2) + "\n", encoding="utf-8")
+    except FileExistsError:
+        log.warning(f"note: {plan.record_path} already exists and was kept (pass --overwrite "
+                    f"to replace it); this video's settings are in its comment tag")
     except OSError as exc:
         raise ResourceError(f"could not write {plan.record_path} "
                             f"({exc.strerror or exc})") from None
@@ -548,10 +563,10 @@ def _write_record(plan: RenderPlan) -> None:
 
 # --- 2. frames -----------------------------------------------------------------------------
 
-def load_generator(plan: RenderPlan, progress: Progress | None = None):
-    """Load the BigGAN the plan asks for (downloading it once); reusable across plans with
-    the same `model_name` and ``config.weights``."""
-    return _load_generator(plan.config, progress)
+def load_generator(plan: RenderPlan | RenderConfig, progress: Progress | None = None):
+    """Load the BigGAN a plan (or a resolved config) asks for, downloading it once; reusable
+    across plans with the same `model_name` and ``config.weights``."""
+    return _load_generator(plan.config if isinstance(plan, RenderPlan) else plan, progress)
 
 
 def _load_generator(config: RenderConfig, progress: Progress | None):
@@ -665,7 +680,7 @@ def render_segment(plan: RenderPlan, path: str | Path, start: int, stop: int, *,
     generator = generator if generator is not None else load_generator(plan, progress)
     settings = video_settings(plan.config, first_frame=start, segment=True)
     with VideoWriter(path, size=_frame_size(generator), fps=plan.config.fps,
-                     settings=settings) as writer:
+                     settings=settings, threads=_encoder_threads(plan.config.device)) as writer:
         _write_frames(_counted(_plan_batches(plan, generator, start, stop), flashes,
                                plan.config.safe_flashes), writer, stop - start, progress)
     return Path(path)
@@ -679,7 +694,8 @@ def join_segments(plan: RenderPlan, segments: Sequence[Path], *,
     by the model), in order, into ``plan.target`` and mux its audio once; `started` is when
     the render began (`time.perf_counter`)."""
     concat_segments(segments, plan.target, audio=plan.audio_track,
-                    settings=video_settings(plan.config, record=plan.record))
+                    settings=video_settings(plan.config, record=plan.record),
+                    overwrite=plan.overwrite)
     return _result(plan, size, started)
 
 
@@ -728,6 +744,12 @@ def encoder_count(encoders: int, device: str) -> int:
     return max(1, min(4, (os.cpu_count() or 1) // 4))
 
 
+def _encoder_threads(device: str) -> int | None:
+    """x264's threads: one beside a model on the CPU (which needs every core; see
+    `generate.ThreadTuner`), ffmpeg's own choice beside a GPU (x264 is the limit there)."""
+    return 1 if device == "cpu" else None
+
+
 def _result(plan: RenderPlan, size: int | tuple[int, int], started: float,
             flashes: FlashCounter | None = None) -> RenderResult:
     width, height = plan.config.size or (size if isinstance(size, tuple) else (size, size))
@@ -746,6 +768,37 @@ def _result(plan: RenderPlan, size: int | tuple[int, int], started: float,
         device=plan.config.device, beat_tracker=plan.features.beat_tracker)
 
 
+VIDEO_BYTES_PER_PIXEL = 0.3
+"""An upper estimate of x264's output at crf 18 (a tenth of the raw RGB frames; BigGAN's
+pictures measure far less), for the free-space check."""
+AUDIO_BYTES_PER_S = 256_000 / 8
+"""The least audio rate assumed (the config's ``audio_bitrate`` when higher)."""
+
+
+def estimated_bytes(plan: RenderPlan, size: int | tuple[int, int]) -> int:
+    """About the most the plan's video can take on disk (video and audio), its frames the
+    output size (``config.size``) or else `size`, the model's (a side, or (width, height))."""
+    width, height = plan.config.size or (size if isinstance(size, tuple) else (size, size))
+    audio_rate = max(AUDIO_BYTES_PER_S, plan.config.audio_bitrate * 1000 / 8)
+    return int(plan.n_frames * width * height * VIDEO_BYTES_PER_PIXEL
+               + plan.features.duration_s * audio_rate)
+
+
+def check_free_space(plan: RenderPlan, size: int | tuple[int, int], *,
+                     copies: int = 1) -> None:
+    """A note when the output's disk looks too small for the video (`copies` of it at once:
+    segments and the joined file), before any frame is made."""
+    needed = copies * estimated_bytes(plan, size)
+    try:
+        free = shutil.disk_usage(plan.target.parent).free
+    except OSError:
+        return
+    if free < needed:
+        log.warning(f"note: {plan.target.parent} has {free / 1e6:.0f} MB free and the video "
+                    f"may need up to {needed / 1e6:.0f} MB; if the disk fills, the render "
+                    "stops and leaves nothing")
+
+
 def render_plan(plan: RenderPlan, *, generator=None, split_frames: int | None = None,
                 progress: Progress | None = None,
                 started: float | None = None) -> RenderResult:
@@ -759,6 +812,8 @@ def render_plan(plan: RenderPlan, *, generator=None, split_frames: int | None = 
     total, config = plan.n_frames, plan.config
     size = _frame_size(generator)
     flashes = FlashCounter(config.fps)
+    check_free_space(plan, size, copies=2 if split_frames is not None and split_frames > 1
+                     or encoder_count(config.encoders, config.device) > 1 else 1)
     if split_frames is not None and split_frames > 1:
         folder = segment_folder(plan.target)
         folder.mkdir(exist_ok=True)
@@ -778,7 +833,8 @@ def render_plan(plan: RenderPlan, *, generator=None, split_frames: int | None = 
             if progress is not None:
                 progress("encoding", total, total)
             concat_segments(segments, plan.target, audio=plan.audio_track,
-                            settings=video_settings(plan.config, record=plan.record))
+                            settings=video_settings(plan.config, record=plan.record),
+                            overwrite=plan.overwrite)
             return _result(plan, size, started, flashes)
         finally:
             shutil.rmtree(folder, ignore_errors=True)
@@ -789,11 +845,14 @@ def render_plan(plan: RenderPlan, *, generator=None, split_frames: int | None = 
             writer = ParallelVideoWriter(plan.target, size=size, fps=config.fps,
                                          audio=plan.audio_track, workers=encoders,
                                          total_frames=total,
-                                         settings=video_settings(config, record=plan.record))
+                                         settings=video_settings(config, record=plan.record),
+                                         overwrite=plan.overwrite)
         else:
             writer = VideoWriter(plan.target, size=size, fps=config.fps,
                                  audio=plan.audio_track,
-                                 settings=video_settings(config, record=plan.record))
+                                 settings=video_settings(config, record=plan.record),
+                                 overwrite=plan.overwrite,
+                                 threads=_encoder_threads(config.device))
         with writer:
             _write_frames(_counted(_plan_batches(plan, generator, 0, total), flashes,
                                    config.safe_flashes), writer, total, progress)

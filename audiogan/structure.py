@@ -86,21 +86,28 @@ def bar_features(bar_edges_s: np.ndarray, *, fps: float, chroma: np.ndarray,
 
 def novelty(rows: np.ndarray, half_width: int = 4) -> np.ndarray:
     """Foote novelty at each boundary before row i, shape (n,), from a Gaussian-tapered
-    checkerboard on the rows' (negative Euclidean distance) self-similarity."""
+    checkerboard on the rows' (negative Euclidean distance) self-similarity.
+
+    Only the similarities within `half_width` rows of the diagonal are ever needed, so they
+    are computed per window (rows beyond either end repeat the end rows): memory grows with
+    the song's bars, not with their square.
+    """
     n = len(rows)
     if n < 2:
         return np.zeros(n)
-    distance = np.sqrt(np.maximum(((rows[:, None, :] - rows[None, :, :]) ** 2).sum(-1), 0))
-    similarity = -distance
+    width = 2 * half_width
     offsets = np.arange(-half_width, half_width)  # rows i-w .. i+w-1
     taper = np.exp(-0.5 * ((offsets + 0.5) / (0.6 * half_width)) ** 2)
     sign = np.where(offsets < 0, -1.0, 1.0)
     kernel = np.outer(sign * taper, sign * taper)
-    padded = np.pad(similarity, half_width, mode="edge")
-    result = np.zeros(n)
-    for i in range(1, n):
-        block = padded[i:i + 2 * half_width, i:i + 2 * half_width]
-        result[i] = float((kernel * block).sum())
+    padded = np.pad(np.asarray(rows, dtype=np.float64), ((half_width, half_width), (0, 0)),
+                    mode="edge")
+    # windows[i] holds rows i-w .. i+w-1, shape (n, 2w, d)
+    windows = np.lib.stride_tricks.sliding_window_view(padded, width, axis=0)[:n]
+    windows = windows.transpose(0, 2, 1)
+    distance = np.sqrt(((windows[:, :, None, :] - windows[:, None, :, :]) ** 2).sum(-1))
+    result = -(kernel[None] * distance).sum(axis=(1, 2))
+    result[0] = 0.0
     return np.maximum(result, 0.0)
 
 

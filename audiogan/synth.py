@@ -16,7 +16,6 @@ seed. Unlike the seed, a render can be repeated: pass ``seed=``.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -31,6 +30,7 @@ from audiogan.config import (
     load_tempo_preset,
     resolve_hardware,
     resolve_tempo_config,
+    weights_from_env,
 )
 from audiogan.errors import ConfigError, ModelLoadError
 from audiogan.mapping import truncated_normal
@@ -65,7 +65,6 @@ __all__ = [
 
 MODEL_STRINGS = {"128-deep": "biggan-deep-128", "256-deep": "biggan-deep-256",
                  "512-deep": "biggan-deep-512"}
-WEIGHTS_ENV = "AUDIOGAN_WEIGHTS"
 
 
 # --- the seed's helpers -------------------------------------------------------------------
@@ -134,8 +133,8 @@ class GanVideoSynth:
             raise ModelLoadError(f"unknown model {model_string!r}: choose one of "
                                  f"{', '.join(repr(m) for m in MODEL_STRINGS)}")
         self.device, self.dtype = resolve_hardware(device or "auto", dtype or "auto")
-        if weights is None and os.environ.get(WEIGHTS_ENV):
-            weights = os.environ[WEIGHTS_ENV]
+        if weights is None:
+            weights = weights_from_env()
         if weights is None and model_string is None:
             model_string = "512-deep"
         name = MODEL_STRINGS[model_string] if model_string is not None else None

@@ -25,7 +25,7 @@ import numpy as np
 from audiogan.config import DEFAULT_FPS
 from audiogan.errors import ConfigError, DisplayError, MissingPackageError
 
-__all__ = ["ViewStats", "load_frames", "view"]
+__all__ = ["ViewStats", "load_frames", "open_display", "view"]
 
 HASH_NAME = "last_hash.txt"
 
@@ -123,6 +123,18 @@ def _import_pygame():
         import pygame
     except ImportError:
         raise MissingPackageError("the viewer", "pygame", extra="view") from None
+    return pygame
+
+
+def open_display():
+    """pygame with its display started (for `audiogan live`'s window); the same one-line
+    errors as the viewer's when pygame or a screen is missing."""
+    pygame = _import_pygame()
+    try:
+        pygame.display.init()
+    except pygame.error as exc:
+        raise DisplayError(f"cannot open a window ({exc}); set SDL_VIDEODRIVER=dummy to run "
+                           "without one") from None
     return pygame
 
 

@@ -147,6 +147,7 @@ def test_bad_album_toml_is_one_line_and_nothing_is_written(tiny_weights, tmp_pat
     assert not (tmp_path / "videos").exists()
 
 
+@pytest.mark.slow
 def test_killed_run_leaves_no_partial_video_and_the_next_run_finishes(tiny_weights, tmp_path):
     songs = synth.make_album(tmp_path / "songs", seconds=(1.5, 3.0))
     out = tmp_path / "videos"

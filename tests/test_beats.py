@@ -168,3 +168,5 @@ def test_a_shuffle_with_loud_off_beats_is_tapped_on_the_beat():
         y[swung:swung + len(burst)] += 0.6 * burst
     features = analyze(y, sr=sr, fps=30)
     assert _f(beats, features.beats_s) >= 0.95
+    # and it is sure of it: the second opinions are moved onto the beat the same way
+    assert features.beat_confidence >= 0.8

@@ -42,7 +42,7 @@ def test_preview_is_small_and_slow():
                                     " biggan-deep-256 or biggan-deep-512"),
     ({"device": "tpu"}, "device must be auto, cpu or cuda, got 'tpu'"),
     ({"batch_size": 0}, "batch_size must be in [1, 1024], got 0"),
-    ({"duration": -1.0}, "duration must be in (0, ], got -1.0"),
+    ({"duration": -1.0}, "duration must be greater than 0, got -1.0"),
 ])
 def test_bad_values_name_key_value_and_range(render, message):
     with pytest.raises(ConfigError) as caught:

@@ -11,6 +11,7 @@ from tests import synth
 ray = pytest.importorskip("ray")
 
 
+@pytest.mark.slow
 def test_ray_album_with_split_tracks_matches_the_in_process_render(tiny_weights, tmp_path):
     songs = synth.make_album(tmp_path / "songs", seconds=(2.0, 3.0))
     (songs / "03 broken.wav").write_bytes(b"RIFF and nothing else")

@@ -117,3 +117,25 @@ def test_compiled_generator_pads_the_last_batch_to_one_shape(generator, trajecto
     assert np.abs(compiled.astype(int) - plain.astype(int)).max() <= 1
     assert torch._dynamo.utils.counters["stats"]["unique_graphs"] == 1
     torch._dynamo.reset()
+
+
+def test_thread_tuner_keeps_the_fastest_thread_count(monkeypatch):
+    from audiogan import generate
+
+    tuner = generate.ThreadTuner([1, 2], retune_s=3600.0)
+    used = []
+    for _ in range(10):  # a busy machine: two threads make each frame five times slower
+        threads = tuner.next_threads()
+        used.append(threads)
+        tuner.measured(threads, 2, 0.2 if threads == 1 else 1.0)
+    assert used[:3] == [1, 1, 2]  # warm-up, then one measured batch of each, fewest first
+    assert used[3:] == [1] * 7 and tuner.choice == 1
+    # on free cores the other way round
+    tuner = generate.ThreadTuner([1, 2], retune_s=3600.0)
+    for _ in range(6):
+        threads = tuner.next_threads()
+        tuner.measured(threads, 2, 0.4 if threads == 1 else 0.25)
+    assert tuner.choice == 2 and tuner.next_threads() == 2
+    # a count the user pinned is kept, and nothing is measured
+    monkeypatch.setenv("AUDIOGAN_THREADS", "1")
+    assert generate.ThreadTuner.for_cpu() is None and torch.get_num_threads() == 1

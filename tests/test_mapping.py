@@ -272,3 +272,21 @@ def test_safe_flashes_keep_at_most_three_pulses_a_second():
     safe = pulses(map_features(song, [1], config, max_pulses_per_s=3.0))
     in_a_second = [np.sum((safe >= f) & (safe < f + fps)) for f in range(n)]
     assert len(fast) >= 45 and max(in_a_second) <= 3 and len(safe) >= 25
+
+
+def test_z_made_in_chunks_is_the_z_made_at_once(monkeypatch):
+    # a drop moves the base point partway through: the chunks must carry it, and the drift
+    # phase, across their edges
+    from audiogan import mapping
+    from audiogan.config import resolve_config
+    from audiogan.testing import band_song
+
+    song = band_song("intro_drop")
+    features = analyze(song.y, sr=song.sr, fps=30)
+    config = resolve_config("punchy", hardware=False).mapping
+    assert any(change.drop for change in section_changes(features, config))
+    monkeypatch.setattr(mapping, "_CHUNK", 10**9)
+    whole = map_features(features, [398, 402], config, seed=3).z
+    monkeypatch.setattr(mapping, "_CHUNK", 97)
+    chunked = map_features(features, [398, 402], config, seed=3).z
+    np.testing.assert_array_equal(chunked, whole)

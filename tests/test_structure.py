@@ -109,3 +109,19 @@ def test_a_synthesised_song_is_cut_on_its_bar_lines(verse_chorus_verse):
     assert features.sections_s[-1, 1] == pytest.approx(features.duration_s)
     labels = list(features.section_labels)
     assert labels[0] == labels[-1] != labels[len(labels) // 2]  # the verse comes back
+
+
+def test_novelty_equals_the_full_checkerboard_without_the_full_matrix():
+    # the specification: a Gaussian checkerboard slid along the whole self-similarity matrix
+    rng = np.random.default_rng(0)
+    rows = rng.standard_normal((40, 6))
+    w = 3
+    similarity = -np.sqrt(((rows[:, None] - rows[None]) ** 2).sum(-1))
+    offsets = np.arange(-w, w)
+    taper = np.exp(-0.5 * ((offsets + 0.5) / (0.6 * w)) ** 2)
+    sign = np.where(offsets < 0, -1.0, 1.0)
+    kernel = np.outer(sign * taper, sign * taper)
+    padded = np.pad(similarity, w, mode="edge")
+    expected = np.array([0.0] + [(kernel * padded[i:i + 2 * w, i:i + 2 * w]).sum()
+                                 for i in range(1, len(rows))])
+    np.testing.assert_allclose(novelty(rows, half_width=w), np.maximum(expected, 0.0))

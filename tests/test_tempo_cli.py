@@ -70,7 +70,7 @@ def test_precedence_and_validation(tmp_path):
 
 
 def test_tempo_command_writes_npy_and_mp4(tiny_weights, in_tmp):
-    code, _, stderr = run("tempo", "--bpm", "120", "--beats", "2", "--classes", "398", "402",
+    code, _, stderr = run("tempo", "--bpm", "120", "--num-beats", "2", "--classes", "398", "402",
                           "--fps", "10", "--seed", "3", "--ext", ".mp4", "--weights",
                           str(tiny_weights), "--preset", "tempo-rampy", "--truncation", "0.9")
     assert code == 0, stderr
@@ -83,7 +83,7 @@ def test_tempo_command_writes_npy_and_mp4(tiny_weights, in_tmp):
 
 
 def test_num_samples_and_seeds(tiny_weights, in_tmp):
-    args = ("tempo", "--bpm", "240", "--beats", "1", "--fps", "8", "--weights",
+    args = ("tempo", "--bpm", "240", "--num-beats", "1", "--fps", "8", "--weights",
             str(tiny_weights), "--ext", ".gif", "-q")
     assert run(*args, "--seed", "5", "--num-samples", "2")[0] == 0
     assert len(list((in_tmp / "renders").glob("*.gif"))) == 2
