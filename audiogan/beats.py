@@ -15,7 +15,8 @@ worth is small). The steps:
    second opinion; when the DBN runs at twice, half, 4/3 or 3/4 of it, that tempo is taken.
    A 3:2 disagreement is left to the DBN: that is the tempogram pulling a fast song
    (160-190 BPM) towards 120. `tempo_range` bounds both. The grid is then the DBN's path
-   within 40 % of the tempo chosen, which follows a ramp but cannot jump an octave midway;
+   within 40 % of the tempo chosen (20 % after an octave was overruled), which follows a
+   ramp but cannot jump an octave midway;
    in a shuffle, a grid held by a loud swung off-beat (two thirds into the beat) moves
    onto the beat;
 4. **confidence**: each envelope alone also gets a DBN path; a beat of the grid is as
@@ -216,13 +217,17 @@ _OVERRULED = np.log2([2.0, 0.5, 4.0 / 3.0, 3.0 / 4.0])
 
 def tapped_beats(activation: np.ndarray, *, fps: float, global_bpm: float,
                  tempo_range: tuple[float, float] = TEMPO_RANGE,
-                 tolerance: float = 0.06, band: float = 1.4) -> np.ndarray:
+                 tolerance: float = 0.06, band: float = 1.4,
+                 octave_band: float = 1.2) -> np.ndarray:
     """Beat frames at the metrical level people tap, shape (B,) (see the module notes).
 
     A first DBN pass over the whole `tempo_range` finds the song's tempo; if that sits
     within `tolerance` octaves of 2, 1/2, 4/3 or 3/4 times `global_bpm`, `global_bpm` is
     taken instead. The grid is then the DBN's path within a factor `band` of that tempo
     (inside `tempo_range`): wide enough for a ramp, too narrow to jump an octave midway.
+    Where the tempogram overruled an octave, the DBN had already been pulled off the
+    song's tempo once, so its path is held closer, within `octave_band`: at 1.4 it slid
+    from the right 96 BPM to a 4:3 cross-rhythm at 129 (blupi-008).
     """
     low, high = tempo_range
     frames = dbn_beats(activation, fps=fps, min_bpm=low, max_bpm=high)
@@ -230,6 +235,8 @@ def tapped_beats(activation: np.ndarray, *, fps: float, global_bpm: float,
     if tempo <= 0:
         return frames
     if global_bpm > 0 and np.min(np.abs(np.log2(tempo / global_bpm) - _OVERRULED)) < tolerance:
+        if abs(abs(np.log2(tempo / global_bpm)) - 1.0) < tolerance:
+            band = min(band, octave_band)
         tempo = global_bpm
     lower, upper = max(low, tempo / band), min(high, tempo * band)
     if lower < upper:
