@@ -12,11 +12,12 @@ worth is small). The steps:
    grid runs through weak or missing onsets, syncopation and a ramp;
 3. **the level people tap**: the DBN alone tends to run at double speed over busy eighths.
    The song's global tempo (the tempogram, with librosa's preference around 120 BPM) is a
-   second opinion; when the DBN runs at twice, half, 4/3 or 3/4 of it, that tempo is taken.
+   second opinion; when the DBN runs at twice or half of it, that tempo is taken, and at
+   4/3 or 3/4 of it, whichever of the two is nearer 120 BPM.
    A 3:2 disagreement is left to the DBN: that is the tempogram pulling a fast song
    (160-190 BPM) towards 120. `tempo_range` bounds both. The grid is then the DBN's path
-   within 40 % of the tempo chosen (20 % after an octave was overruled), which follows a
-   ramp but cannot jump an octave midway;
+   within 40 % of the tempo chosen (20 % after such a disagreement), which follows a ramp
+   but cannot jump an octave midway;
    in a shuffle, a grid held by a loud swung off-beat (two thirds into the beat) moves
    onto the beat;
 4. **confidence**: each envelope alone also gets a DBN path; a beat of the grid is as
@@ -218,16 +219,18 @@ _OVERRULED = np.log2([2.0, 0.5, 4.0 / 3.0, 3.0 / 4.0])
 def tapped_beats(activation: np.ndarray, *, fps: float, global_bpm: float,
                  tempo_range: tuple[float, float] = TEMPO_RANGE,
                  tolerance: float = 0.06, band: float = 1.4,
-                 octave_band: float = 1.2) -> np.ndarray:
+                 held_band: float = 1.2) -> np.ndarray:
     """Beat frames at the metrical level people tap, shape (B,) (see the module notes).
 
-    A first DBN pass over the whole `tempo_range` finds the song's tempo; if that sits
-    within `tolerance` octaves of 2, 1/2, 4/3 or 3/4 times `global_bpm`, `global_bpm` is
-    taken instead. The grid is then the DBN's path within a factor `band` of that tempo
-    (inside `tempo_range`): wide enough for a ramp, too narrow to jump an octave midway.
-    Where the tempogram overruled an octave, the DBN had already been pulled off the
-    song's tempo once, so its path is held closer, within `octave_band`: at 1.4 it slid
-    from the right 96 BPM to a 4:3 cross-rhythm at 129 (blupi-008).
+    A first DBN pass over the whole `tempo_range` finds the song's tempo. If that sits
+    within `tolerance` octaves of 2 or 1/2 times `global_bpm`, `global_bpm` is taken
+    instead; at 4/3 or 3/4 of it, whichever of the two lies nearer 120 BPM (in octaves),
+    where people's tapping gathers. The grid is then the DBN's path within a factor `band`
+    of that tempo (inside `tempo_range`): wide enough for a ramp, too narrow to jump an
+    octave midway. After such a disagreement the path is held closer, within `held_band`,
+    so that it cannot slide back on to the tempo just turned down: at 1.4 it went from the
+    right 96 BPM to a 4:3 cross-rhythm at 129 (blupi-008), and at 130 BPM back to the 4:3
+    of the dotted eighths (nexuiz-neuronal_diving).
     """
     low, high = tempo_range
     frames = dbn_beats(activation, fps=fps, min_bpm=low, max_bpm=high)
@@ -235,9 +238,10 @@ def tapped_beats(activation: np.ndarray, *, fps: float, global_bpm: float,
     if tempo <= 0:
         return frames
     if global_bpm > 0 and np.min(np.abs(np.log2(tempo / global_bpm) - _OVERRULED)) < tolerance:
-        if abs(abs(np.log2(tempo / global_bpm)) - 1.0) < tolerance:
-            band = min(band, octave_band)
-        tempo = global_bpm
+        octave = abs(abs(np.log2(tempo / global_bpm)) - 1.0) < tolerance
+        if octave or abs(np.log2(global_bpm / 120.0)) < abs(np.log2(tempo / 120.0)):
+            tempo = global_bpm
+        band = min(band, held_band)
     lower, upper = max(low, tempo / band), min(high, tempo * band)
     if lower < upper:
         frames = dbn_beats(activation, fps=fps, min_bpm=lower, max_bpm=upper)
