@@ -22,7 +22,9 @@ worth is small). The steps:
    onto the beat;
 4. **confidence**: each envelope alone also gets a DBN path; a beat of the grid is as
    certain as the share of those paths that put a beat there too (Zapata et al. 2012:
-   when trackers fed different features agree, they are right);
+   when trackers fed different features agree, they are right), scaled down where the
+   onsets around it hardly repeat at the grid's period (random hits, rubato, ambient),
+   where trackers can agree on a guess;
 5. **downbeats**: for 3 and 4 beats a bar and every phase, how much more the bass-drum
    onsets and the chord changes land on the candidate bar lines than between them.
 """
@@ -36,14 +38,21 @@ import numpy as np
 
 __all__ = ["BeatGrid", "track_grid", "tracking_envelope", "beat_activation", "dbn_beats",
            "tapped_beats", "beat_support", "find_downbeats", "tempo_at", "grid_from_bpm",
-           "BEAT_TRACKERS", "TEMPO_RANGE", "LOW_CONFIDENCE", "TempoStates"]
+           "pulse_clarity", "BEAT_TRACKERS", "TEMPO_RANGE", "LOW_CONFIDENCE", "CLEAR_PULSE",
+           "TempoStates"]
 
 BEAT_TRACKERS = ("auto", "audiogan", "beat_this")
 """Who may find the beats: audiogan's own tracker, Beat This! (`audiogan.beatthis`), or auto."""
 TEMPO_RANGE = (55.0, 215.0)
 """Slowest and fastest beat (BPM) the tracker considers unless told otherwise."""
 LOW_CONFIDENCE = 0.5
-"""Below this share of agreeing trackers a grid is a guess (see `BeatGrid.confidence`)."""
+"""Below this confidence a grid is a guess (see `BeatGrid.confidence`)."""
+
+CLEAR_PULSE = 0.2
+"""Pulse clarity (see `pulse_clarity`) from which the onsets' own periodicity no longer
+lowers the confidence. Measured on 12 s windows: random hits and rubato notes 0.06-0.07,
+pulseless ambient game music 0.05-0.09; the lowest real songs tracked right 0.16-0.18
+(orchestral, metal), band songs 0.4-0.8."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -65,7 +74,8 @@ class BeatGrid:
         user gave, 0.0 without beats).
     beat_confidence : ndarray, shape (B,)
         Per beat, the share of independent trackers (one per onset envelope) that put a
-        beat there too, smoothed over the neighbouring beats.
+        beat there too, smoothed over the neighbouring beats, times how clearly the onsets
+        around it repeat at the grid's period (`pulse_clarity`).
     """
 
     beats_s: np.ndarray
@@ -301,6 +311,49 @@ def beat_support(frames: np.ndarray, others: Sequence[np.ndarray], *, fps: float
     return _moving_average(support, min(width, len(support)))
 
 
+def pulse_clarity(frames: np.ndarray, activation: np.ndarray, *, fps: float,
+                  window_s: float = 12.0, multiples: int = 4) -> np.ndarray:
+    """Per beat, how clearly the activation around it repeats at the grid's period,
+    shape (B,), about in [0, 1].
+
+    Over windows of `window_s` (half overlapping), the activation's autocorrelation
+    (normalised to 1 at lag 0) is read at 1 .. `multiples` times the window's median beat
+    interval (its best value within 4 % of each) and averaged: a steady pulse keeps
+    repeating, so all of them are high; onsets with no pulse (random hits, rubato, a
+    drifting ambient piece) give a grid that agreeing trackers can still share, but
+    hardly any repetition. Each beat takes the value of the windows around it.
+    """
+    frames = np.asarray(frames, dtype=np.int64)
+    activation = np.asarray(activation, dtype=np.float64)
+    clarity = np.zeros(len(frames))
+    if len(frames) < 3 or len(activation) == 0:
+        return clarity
+    width = min(len(activation), max(8, int(round(window_s * fps))))
+    starts = list(range(0, len(activation) - width + 1, max(1, width // 2)))
+    if starts[-1] + width < len(activation):
+        starts.append(len(activation) - width)
+    centres, values = [], []
+    for start in starts:
+        inside = frames[(frames >= start) & (frames < start + width)]
+        if len(inside) < 3:
+            continue
+        period = float(np.median(np.diff(inside)))
+        piece = activation[start:start + width] - activation[start:start + width].mean()
+        spectrum = np.fft.rfft(piece, 2 * width)
+        correlation = np.fft.irfft(np.abs(spectrum) ** 2)[:width]
+        if correlation[0] <= 0:
+            value = 0.0
+        else:
+            reads = [correlation[int(k * period * 0.96):int(np.ceil(k * period * 1.04)) + 1]
+                     for k in range(1, multiples + 1) if k * period * 0.96 < width - 1]
+            value = float(np.mean([r.max() for r in reads])) / correlation[0] if reads else 0.0
+        centres.append(start + width / 2)
+        values.append(max(0.0, value))
+    if not values:
+        return clarity
+    return np.interp(frames, centres, values)
+
+
 def find_downbeats(beats_s: np.ndarray, accent: np.ndarray, change: np.ndarray,
                    meters: tuple[int, ...] = (4, 3)) -> tuple[np.ndarray, int]:
     """Bar starts among the beats, and the meter.
@@ -436,6 +489,7 @@ def track_grid(envelopes: Sequence[np.ndarray], onset_low: np.ndarray, chroma: n
                                  min_bpm=tempo_range[0], max_bpm=tempo_range[1]), activation)
               for envelope in envelopes]
     support = beat_support(frames, others, fps=fps)
+    support *= np.clip(pulse_clarity(frames, activation, fps=fps) / CLEAR_PULSE, 0.0, 1.0)
     beats_s = np.maximum(frames / fps - delay_s, 0.0)
     accent = _peak_near(np.asarray(onset_low, dtype=np.float64), frames, 2)
     change = _beat_chroma_change(chroma, chroma_fps, beats_s + delay_s)

@@ -9,11 +9,13 @@ import pytest
 
 from audiogan.analysis import analyze
 from audiogan.beats import (
+    CLEAR_PULSE,
     LOW_CONFIDENCE,
     beat_support,
     dbn_beats,
     find_downbeats,
     grid_from_bpm,
+    pulse_clarity,
     tempo_at,
 )
 from audiogan.testing import band_song
@@ -138,6 +140,41 @@ def test_confidence_is_high_on_a_band_and_low_on_a_drone(intro_drop):
     assert drone.beat_confidence < LOW_CONFIDENCE
     assert drone.confidence_curve.shape == (drone.n_frames,)
     assert band.confidence_curve.min() >= 0.5
+
+
+def _random_hits(seconds: float = 30.0, sr: int = 22050, rate: float = 2.0,
+                 seed: int = 2) -> np.ndarray:
+    """Drum hits of random strength at random times (a Poisson process): onsets that a
+    tracker can agree on by chance, and no pulse."""
+    rng = np.random.default_rng(seed)
+    y = np.zeros(int(seconds * sr), np.float32)
+    length = int(0.05 * sr)
+    t = rng.exponential(1 / rate)
+    while t < seconds - 0.2:
+        start = int(t * sr)
+        y[start:start + length] += (rng.uniform(0.2, 1.0) * rng.standard_normal(length)
+                                    * np.exp(-np.arange(length) / 300))
+        t += rng.exponential(1 / rate)
+    return y
+
+
+def test_random_hits_have_no_clear_beat(intro_drop):
+    hits = analyze(_random_hits(), sr=22050, fps=30)
+    assert hits.beat_confidence < LOW_CONFIDENCE
+    # the band's own pulse is clear where the drums play
+    assert intro_drop[1].confidence_curve[-100:].min() >= 0.8
+
+
+def test_pulse_clarity_sees_repetition_not_onsets():
+    fps, period = 100.0, 50  # 120 BPM
+    activation = np.zeros(3000)
+    activation[::period] = 1.0
+    grid = np.arange(0, 3000, period)
+    assert pulse_clarity(grid, activation, fps=fps).min() > 0.8
+    rng = np.random.default_rng(0)
+    scattered = np.zeros(3000)
+    scattered[rng.choice(3000, size=len(grid), replace=False)] = 1.0
+    assert pulse_clarity(grid, scattered, fps=fps).max() < CLEAR_PULSE
 
 
 def test_tempo_range_chooses_the_metrical_level():
