@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from audiogan import audio, mapping
+from audiogan.beats import LOW_CONFIDENCE
 from audiogan.config import resolve_config
 from audiogan.errors import ConfigError, MissingPackageError
 from audiogan.types import Features
@@ -59,9 +60,9 @@ def plot_analysis(info: audio.AudioInfo, features: Features, target: str | Path,
     speed = np.gradient(phase) * features.fps * 60.0
     weights = mapping.class_weights(features, len(config.classes), config.mapping)
 
-    figure, axes = plt.subplots(5, 1, figsize=(14, 10), sharex=True,
-                                gridspec_kw={"height_ratios": [1.2, 1.2, 0.8, 0.8, 1.0]})
-    wave_ax, onset_ax, pulse_ax, drift_ax, class_ax = axes
+    figure, axes = plt.subplots(6, 1, figsize=(14, 10), sharex=True,
+                                gridspec_kw={"height_ratios": [1.2, 1.2, 0.6, 0.8, 0.8, 1.0]})
+    wave_ax, onset_ax, trust_ax, pulse_ax, drift_ax, class_ax = axes
     wave_ax.fill_between(times, low, high, color="0.35", linewidth=0)
     colours = plt.get_cmap("tab10")
     labels = sorted(set(str(label) for label in features.section_labels))
@@ -74,7 +75,8 @@ def plot_analysis(info: audio.AudioInfo, features: Features, target: str | Path,
     wave_ax.set_ylabel("waveform")
     wave_ax.set_title(f"{info.path.name}: {features.tempo_bpm:.1f} BPM, "
                       f"{features.meter or '?'} beats a bar, {len(features.beats_s)} beats, "
-                      f"{len(features.sections_s)} sections", loc="left", pad=16)
+                      f"{len(features.sections_s)} sections, beat confidence "
+                      f"{features.beat_confidence:.2f}", loc="left", pad=16)
     onset_ax.plot(times, features.onset, color="tab:blue", linewidth=0.8)
     onset_ax.vlines(features.beats_s, 0, 1, transform=onset_ax.get_xaxis_transform(),
                     color="tab:orange", linewidth=0.6, label="beats")
@@ -82,6 +84,15 @@ def plot_analysis(info: audio.AudioInfo, features: Features, target: str | Path,
                     color="tab:red", linewidth=1.6, label="bar lines")
     onset_ax.set_ylabel("onset")
     onset_ax.legend(loc="upper right", fontsize=8)
+    # where the grid is doubtful the pulses hand over to the strongest onsets
+    confidence = np.asarray(features.frame_confidence, dtype=np.float64)
+    trust_ax.fill_between(times, 0, confidence, color="tab:purple", alpha=0.3, linewidth=0)
+    trust_ax.plot(times, confidence, color="tab:purple", linewidth=0.8)
+    trust_ax.axhline(LOW_CONFIDENCE, color="0.4", linewidth=0.8, linestyle="--")
+    trust_ax.text(0.995, LOW_CONFIDENCE, "below: no clear beat ", ha="right", va="bottom",
+                  transform=trust_ax.get_yaxis_transform(), fontsize=8, color="0.3")
+    trust_ax.set_ylim(0, 1.05)
+    trust_ax.set_ylabel("beat\nconfidence")
     pulse_ax.plot(times, envelope, color="tab:red", linewidth=0.8)
     pulse_ax.set_ylabel("pulse")
     drift_ax.plot(times, speed, color="tab:green", linewidth=0.8)
