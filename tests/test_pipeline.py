@@ -176,3 +176,17 @@ def test_tempo_mode_goes_through_the_pipeline(tiny_weights, tmp_path, monkeypatc
     assert result.n_frames == int(2 * 60 / 120 * FPS) == 6
     assert probe_video(tmp_path / result.video).frames == 6
     np.testing.assert_array_equal(np.load(tmp_path / "npys" / "out.npy"), result.frames)
+
+
+def test_an_excerpt_has_the_beats_of_the_whole_song(sample_song, tmp_path, monkeypatch):
+    monkeypatch.setenv("AUDIOGAN_CACHE", str(tmp_path / "cache"))
+    _, whole = pipeline.analyze_song(sample_song)
+    _, part = pipeline.analyze_song(sample_song, start=4.0, duration=6.5)
+    assert part.n_frames == round(6.5 * whole.fps) and part.duration_s == 6.5
+    inside = whole.beats_s[(whole.beats_s >= 4.0) & (whole.beats_s < 10.5)] - 4.0
+    np.testing.assert_allclose(part.beats_s, inside, atol=1e-9)
+    np.testing.assert_array_equal(part.onset, whole.onset[120:315])
+    # a start between two frames: the excerpt's frames are its own, from that start
+    _, late = pipeline.analyze_song(sample_song, start=4.01, duration=6.5)
+    assert late.n_frames == part.n_frames
+    np.testing.assert_allclose(late.beats_s, part.beats_s - 0.01, atol=0.02)
