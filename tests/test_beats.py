@@ -16,6 +16,7 @@ from audiogan.beats import (
     find_downbeats,
     grid_from_bpm,
     pulse_clarity,
+    tapped_beats,
     tempo_at,
 )
 from audiogan.testing import band_song
@@ -175,6 +176,23 @@ def test_pulse_clarity_sees_repetition_not_onsets():
     scattered = np.zeros(3000)
     scattered[rng.choice(3000, size=len(grid), replace=False)] = 1.0
     assert pulse_clarity(grid, scattered, fps=fps).max() < CLEAR_PULSE
+
+
+def test_a_dotted_eighth_cross_rhythm_does_not_take_the_beat():
+    # 130 BPM beats under louder accents every three sixteenths (173 BPM, a 4:3): alone,
+    # the DBN follows the accents; the tempogram's 130 is nearer 120, so it wins, and the
+    # path is held close enough to it that it cannot slide back on to the accents
+    fps, hops = 100.0, 6000
+    activation = np.full(hops, 0.02)
+    beat = 60 * fps / 130
+    beats = np.round(np.arange(0, hops - 1, beat)).astype(int)
+    activation[beats] = 0.35
+    activation[np.round(np.arange(0, hops - 1, 0.75 * beat)).astype(int)] = 0.8
+    tempo = 60 * fps / np.median(np.diff(dbn_beats(activation, fps=fps)))
+    assert tempo == pytest.approx(173, rel=0.02)
+    tapped = tapped_beats(activation, fps=fps, global_bpm=130.0)
+    assert 60 * fps / np.median(np.diff(tapped)) == pytest.approx(130, rel=0.02)
+    assert _f(beats / fps, tapped / fps) >= 0.95
 
 
 def test_tempo_range_chooses_the_metrical_level():
