@@ -181,7 +181,7 @@ def _analyze(info: audio.AudioInfo, config: RenderConfig, progress: Progress | N
     the frame grid, so the excerpt's first frame is a frame of it.
     """
     first = int(np.floor(config.start * config.fps + 1e-6))
-    lead = max(0.0, config.start - first / config.fps)
+    lead = max(0.0, round(config.start - first / config.fps, 9))  # no float dust in the key
 
     def report(seconds: float) -> None:
         if progress is not None:
