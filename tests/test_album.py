@@ -211,6 +211,19 @@ def test_publishing_options_apply_to_every_track(tiny_weights, tmp_path):
     assert manifest["settings"]["options"]["release"] == "youtube"
 
 
+def test_for_editor_makes_a_prores_mov_per_track(tiny_weights, tmp_path):
+    songs = synth.make_album(tmp_path / "songs", seconds=(1.0,))
+    out = tmp_path / "videos"
+    code, _, stderr = _batch(songs, out, tiny_weights, "--for", "editor", "--size", "192x108",
+                             "-q")
+    assert code == 0, stderr
+    facts = synth.stream_facts(out / "01 track.mov")
+    assert re.search(r"Video: prores \(HQ\).*yuv422p10le.*192x108", facts)
+    assert re.search(r"Audio: pcm_s24le.*48000 Hz, stereo", facts)
+    assert sorted(p.name for p in out.iterdir()) == ["01 track.json", "01 track.mov",
+                                                     "manifest.json"]
+
+
 @pytest.mark.parametrize(("args", "message"), [
     (("--size", "1921x1080"), "size 1921x1080: both sides must be even (H.264 stores colour "
                               "at half resolution), e.g. 1922x1080"),
