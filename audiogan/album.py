@@ -167,7 +167,8 @@ def _find_songs(album_dir: Path, progress: AlbumProgress | None) -> list[Path]:
 
 
 def _output_names(songs: list[Path]) -> dict[str, str]:
-    """``STEM.mp4`` per song; ``NAME.mp4`` where two songs share a stem."""
+    """``STEM.mp4`` per song; ``NAME.mp4`` where two songs share a stem (``.mov`` for
+    ProRes, in `_plan_jobs`)."""
     stems = [song.stem for song in songs]
     return {song.name: (f"{song.stem}.mp4" if stems.count(song.stem) == 1
                         else f"{song.name}.mp4") for song in songs}
@@ -197,8 +198,10 @@ def _plan_jobs(songs: list[Path], out_dir: Path, *, preset: str | Path | None, s
             key = cache.analysis_key(song, config=_jsonable(asdict(config)))
         except OSError as exc:
             key = f"unreadable: {exc}"
-        jobs.append(TrackJob(name=song.name, song=song, output=out_dir / names[song.name],
-                             config=config, key=key))
+        output = out_dir / names[song.name]
+        if config.codec == "prores":  # --for editor: ProRes goes in a .mov, as render's does
+            output = output.with_suffix(".mov")
+        jobs.append(TrackJob(name=song.name, song=song, output=output, config=config, key=key))
     return jobs
 
 

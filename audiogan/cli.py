@@ -517,16 +517,25 @@ def batch_command(
     tempo_range: Annotated[str | None, _TEMPO_RANGE] = None,
     set_: Annotated[list[str] | None, _SET] = None,
     quiet: Annotated[bool, _QUIET] = False,
+    size: Annotated[str | None, _SIZE] = None,
+    fit: Annotated[str | None, _FIT] = None,
+    release: Annotated[str | None, _FOR] = None,
+    loop: Annotated[int | None, typer.Option(
+        "--loop", metavar="BARS", help="Render exactly this many bars of each track, from "
+        "its first bar line after --start, as a seamless loop.", show_default=False)] = None,
+    safe_flashes: Annotated[bool, _SAFE_FLASHES] = False,
 ) -> None:
     """Render every song in ALBUM_DIR into OUT_DIR: one look, resumable (finished tracks are
     skipped), a failing track reported without stopping the others."""
     from audiogan.album import render_album
 
+    # the publishing options go, like the rest, to resolve_config once per track
     options = _options(set_, classes, compile_model, no_cache, preview, model=model,
                        weights=weights, fps=fps, start=start, duration=duration,
                        truncation=truncation, batch_size=batch_size, device=device,
                        dtype=dtype, encoders=encoders, beat_tracker=beat_tracker,
-                       beat_model=beat_model, tempo_range=tempo_range)
+                       beat_model=beat_model, tempo_range=tempo_range, size=size, fit=fit,
+                       release=release, loop=loop, safe_flashes=safe_flashes or None)
     with _AlbumReporter(enabled=not quiet) as reporter:
         results = render_album(album_dir, output, preset=preset, seed=seed,
                                album_toml=album_toml, ray=ray, split_frames=split_frames,

@@ -8,6 +8,7 @@ too.
 
 from __future__ import annotations
 
+import re
 import subprocess
 import wave
 from pathlib import Path
@@ -158,6 +159,25 @@ def stream_facts(path: Path) -> str:
     """ffmpeg's description of the streams in `path` (codec, pixel format, rates)."""
     return subprocess.run([ffmpeg_exe(), "-hide_banner", "-i", str(path)], capture_output=True,
                           text=True).stderr
+
+
+def audio_stream(path: Path) -> tuple[int, int, int]:
+    """(bit rate in bits/s, sample rate, channels) of the audio stream in `path`, as ffprobe
+    reports them (imageio-ffmpeg ships no ffprobe). The bit rate is the packets' bytes over
+    their duration, which is how ffmpeg's mp4 reader sets the stream's ``bit_rate``; it is
+    checked against the kb/s that ``ffmpeg -i`` prints from that same field."""
+    listing = subprocess.run([ffmpeg_exe(), "-v", "error", "-i", str(path), "-map", "0:a:0",
+                              "-c", "copy", "-f", "framecrc", "-"], capture_output=True,
+                             text=True, check=True).stdout
+    ticks_per_s = int(re.search(r"^#tb 0: 1/(\d+)$", listing, re.M)[1])
+    packets = [line.split(",") for line in listing.splitlines()
+               if line and not line.startswith("#")]
+    ticks = sum(int(fields[3]) for fields in packets)
+    bit_rate = sum(int(fields[4]) for fields in packets) * 8 * ticks_per_s // ticks
+    stream = re.search(r"Audio: .*?, (\d+) Hz, (mono|stereo), \w+, (\d+) kb/s",
+                       stream_facts(path))
+    assert stream is not None and int(stream[3]) == bit_rate // 1000, (stream, bit_rate)
+    return bit_rate, int(stream[1]), {"mono": 1, "stereo": 2}[stream[2]]
 
 
 def motion(frames: np.ndarray) -> np.ndarray:

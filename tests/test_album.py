@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -179,6 +180,63 @@ def test_killed_run_leaves_no_partial_video_and_the_next_run_finishes(tiny_weigh
     assert sorted(p.name for p in out.iterdir()) == ["01 track.json", "01 track.mp4",
                                                      "02 track.json", "02 track.mp4",
                                                      "manifest.json"]
+
+
+def test_publishing_options_apply_to_every_track(tiny_weights, tmp_path):
+    """`batch` takes render's --for, --size, --fit and --safe-flashes, resolved per track by
+    the one config: each video has the size, the colour tags, the audio and the record."""
+    songs = synth.make_album(tmp_path / "songs", seconds=(1.0, 1.5))
+    out = tmp_path / "videos"
+    code, _, stderr = _batch(songs, out, tiny_weights, "--for", "youtube", "--size", "192x108",
+                             "--fit", "crop", "--safe-flashes", "-q")
+    assert code == 0, stderr
+    for name, seconds in (("01 track", 1.0), ("02 track", 1.5)):
+        video = out / f"{name}.mp4"
+        facts = synth.stream_facts(video)
+        assert re.search(r"Video: h264 \(High\).*yuv420p\(tv, bt709, progressive\), 192x108",
+                         facts)
+        probed = probe_video(video)
+        assert probed is not None and (probed.width, probed.height) == (192, 108)
+        assert probed.frames == round(seconds * 12)  # --fps 12 wins over youtube's 30
+        bit_rate, sample_rate, channels = synth.audio_stream(video)
+        assert bit_rate >= 384_000 and sample_rate == 48000 and channels == 2
+        record = json.loads((out / f"{name}.json").read_text("utf-8"))
+        assert record["release"] == "youtube" and record["seed"] == track_seed(3, f"{name}.wav")
+        settings = record["settings"]
+        assert (settings["size"], settings["fit"], settings["safe_flashes"], settings["crf"],
+                settings["fps"]) == ([192, 108], "crop", True, 18, 12.0)
+        assert '"release":"youtube"' in facts  # the record in the video's comment tag
+    manifest = json.loads((out / "manifest.json").read_text("utf-8"))
+    assert manifest["settings"]["options"]["size"] == "192x108"
+    assert manifest["settings"]["options"]["release"] == "youtube"
+
+
+def test_for_editor_makes_a_prores_mov_per_track(tiny_weights, tmp_path):
+    songs = synth.make_album(tmp_path / "songs", seconds=(1.0,))
+    out = tmp_path / "videos"
+    code, _, stderr = _batch(songs, out, tiny_weights, "--for", "editor", "--size", "192x108",
+                             "-q")
+    assert code == 0, stderr
+    facts = synth.stream_facts(out / "01 track.mov")
+    assert re.search(r"Video: prores \(HQ\).*yuv422p10le.*192x108", facts)
+    assert re.search(r"Audio: pcm_s24le.*48000 Hz, stereo", facts)
+    assert sorted(p.name for p in out.iterdir()) == ["01 track.json", "01 track.mov",
+                                                     "manifest.json"]
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (("--size", "1921x1080"), "size 1921x1080: both sides must be even (H.264 stores colour "
+                              "at half resolution), e.g. 1922x1080"),
+    (("--fit", "stretch"), "fit must be one of wide, crop, blur, mirror, got 'stretch'"),
+    (("--for", "myspace"), "unknown release preset 'myspace' (--for): choose one of youtube, "
+                           "shorts, reels, tiktok, square, canvas, editor"),
+])
+def test_bad_publishing_options_for_an_album(tiny_weights, tmp_path, args, message):
+    songs = synth.make_album(tmp_path / "songs", seconds=(1.0,))
+    code, stdout, stderr = _batch(songs, tmp_path / "videos", tiny_weights, *args)
+    assert code == 1
+    assert (stdout, stderr.strip()) == ("", f"audiogan: error: {message}")
+    assert not (tmp_path / "videos").exists()
 
 
 def test_empty_folder_and_missing_folder(tmp_path):

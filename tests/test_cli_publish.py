@@ -49,6 +49,9 @@ def test_for_youtube_is_1080p_h264_high_bt709_with_48k_stereo_aac(youtube):
     assert re.search(r"Video: h264 \(High\).*yuv420p\(tv, bt709, progressive\), 1920x1080",
                      facts)
     assert re.search(r"Audio: aac \(LC\).*48000 Hz, stereo", facts)  # from a mono song
+    # YouTube's 384 kb/s, as ffprobe reads the stream (ffmpeg's AAC alone gives 226 here)
+    bit_rate, sample_rate, channels = synth.audio_stream(video)
+    assert bit_rate >= 384_000 and sample_rate == 48000 and channels == 2
     probed = probe_video(video)
     assert probed is not None and probed.frames == 30 and probed.fps == 30
     assert abs(probed.duration_s - 1.0) < 0.03
