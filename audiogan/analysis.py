@@ -226,9 +226,14 @@ def _dct_matrix(n_out: int, n_in: int) -> np.ndarray:
 
 
 def global_tempo(onset: np.ndarray, *, sr: int, hop_length: int, ac_size: float = 8.0,
-                 chunk: int = 4096) -> float:
+                 chunk: int = 1024) -> float:
     """librosa's tempo estimate (mean tempogram, log-normal prior around 120 BPM), computed
-    over chunks of the onset envelope so that its memory does not grow with the song."""
+    over chunks of the onset envelope so that its memory does not grow with the song.
+
+    The same number at any `chunk`; a chunk's tempogram and its FFTs are the peak, about
+    100 MB at 4096 hops (48 s), which a 30 s song never filled, so longer songs peaked
+    70 MB higher; at 1024 it is a quarter of that, and twice as fast.
+    """
     win_length = int(librosa.time_to_frames(ac_size, sr=sr, hop_length=hop_length))
     padded = np.pad(onset.astype(np.float64), win_length // 2, mode="linear_ramp")
     total, windows = np.zeros(win_length), 0

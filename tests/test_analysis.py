@@ -4,7 +4,7 @@ import librosa
 import numpy as np
 import pytest
 
-from audiogan.analysis import analyze, hop_features
+from audiogan.analysis import analyze, global_tempo, hop_features
 from tests import synth
 
 
@@ -87,3 +87,16 @@ def test_silence_has_no_beats():
     assert len(features.beats_s) == 0
     assert features.peak_dbfs == -np.inf
     assert not features.onset.any()
+
+
+def test_global_tempo_is_librosas_at_any_chunk():
+    # a minute of onsets at 100 BPM with offbeats: chunked the tempogram is the same
+    rng = np.random.default_rng(3)
+    fps, sr, hop = 22050 / 256, 22050, 256
+    onset = 0.05 * rng.random(int(60 * fps))
+    onset[np.round(np.arange(0, 60, 0.6) * fps).astype(int)] = 1.0
+    onset[np.round(np.arange(0.3, 59.5, 0.6) * fps).astype(int)] = 0.4
+    expected = float(librosa.feature.tempo(onset_envelope=onset, sr=sr, hop_length=hop)[0])
+    assert expected == pytest.approx(100, rel=0.03)
+    for chunk in (256, 1024, 100_000):
+        assert global_tempo(onset, sr=sr, hop_length=hop, chunk=chunk) == pytest.approx(expected)
