@@ -33,7 +33,7 @@ import numpy as np
 from audiogan import audio
 from audiogan.beats import TEMPO_RANGE
 from audiogan.causal import CausalBeats, CausalTracker, StreamFeatures, track_causal
-from audiogan.config import RenderConfig, check_tempo_range, resolve_config
+from audiogan.config import MappingConfig, RenderConfig, check_tempo_range, resolve_config
 from audiogan.controls import Controls
 from audiogan.errors import ConfigError, MissingPackageError
 from audiogan.mapping import FrameInput, LiveMapper, map_features
@@ -140,6 +140,13 @@ class _DeviceClock:
 
 # --- frame sources ---------------------------------------------------------------------
 
+def _mapping_of(config: RenderConfig, controls: Controls) -> MappingConfig:
+    """The mapping of the preset the controls chose (the render's own until one is)."""
+    if controls.preset > 0:
+        return resolve_config(controls.preset_name, hardware=False).mapping
+    return config.mapping
+
+
 class _SongSource:
     """Frames of a song known ahead: the render's trajectory, with the live controls."""
 
@@ -159,11 +166,8 @@ class _SongSource:
     def _trajectory(self) -> Trajectory:
         key = (self.controls.preset_name, self.controls.classes)
         if key not in self.trajectories:
-            config = self.config
-            if self.controls.preset > 0:
-                config = resolve_config(self.controls.preset_name, hardware=False)
-            self.trajectories[key] = map_features(self.features, key[1], config.mapping,
-                                                  seed=self.config.seed)
+            self.trajectories[key] = map_features(self.features, key[1], _mapping_of(
+                self.config, self.controls), seed=self.config.seed)
         return self.trajectories[key]
 
     def hear(self, until_s: float) -> None:
@@ -258,10 +262,8 @@ class _CausalSource:
     def _mapper(self) -> LiveMapper:
         key = (self.controls.preset_name, self.controls.class_set)
         if key not in self.mappers:
-            config = self.config
-            if self.controls.preset > 0:
-                config = resolve_config(self.controls.preset_name, hardware=False)
-            self.mappers[key] = LiveMapper(len(self.controls.classes), config.mapping,
+            self.mappers[key] = LiveMapper(len(self.controls.classes),
+                                           _mapping_of(self.config, self.controls),
                                            fps=self.fps, seed=self.config.seed)
         return self.mappers[key]
 
