@@ -105,16 +105,6 @@ def _versions() -> dict[str, str]:
     return found
 
 
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, Path):
-        return str(value)
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    return value
-
-
 def read_album_toml(path: Path, songs: list[str]) -> dict[str, dict[str, Any]]:
     """Per-track settings ``{file name: {classes|preset|seed: value}}`` from `path`.
 
@@ -195,7 +185,7 @@ def _plan_jobs(songs: list[Path], out_dir: Path, *, preset: str | Path | None, s
             raise ConfigError(f"{toml_path}: track {song.name!r}: {exc}") from None
         # the key holds the resolved settings, so equal settings spelt differently match
         try:
-            key = cache.analysis_key(song, config=_jsonable(asdict(config)))
+            key = cache.analysis_key(song, config=pipeline.plain_json(asdict(config)))
         except OSError as exc:
             key = f"unreadable: {exc}"
         output = out_dir / names[song.name]
@@ -220,7 +210,7 @@ class Manifest:
         self.previous: dict[str, Any] = self._read()
         self.recorded: dict[str, Any] = {}
         self.data: dict[str, Any] = {
-            "settings": _jsonable(settings), "versions": _versions(),
+            "settings": pipeline.plain_json(settings), "versions": _versions(),
             "started": datetime.now(UTC).isoformat(timespec="seconds"),
             "tracks": dict(self.previous),
         }

@@ -49,7 +49,7 @@ from audiogan.types import NUM_CLASSES, Z_DIM, Cue, Features, Trajectory
 
 __all__ = ["MIN_DURATION_S", "RenderPlan", "RenderResult", "TempoPlan", "TempoResult",
            "analyze_song", "check_free_space", "encoder_count", "estimated_bytes",
-           "fit_to_ratio", "frame_batches",
+           "fit_to_ratio", "frame_batches", "plain_json",
            "join_segment_bytes", "join_segments", "load_generator", "plan_output", "prepare",
            "prepare_frames", "prepare_tempo", "read_record", "render", "render_plan",
            "render_segment", "render_segment_bytes", "render_tempo", "song_hash",
@@ -515,14 +515,14 @@ def song_hash(song: Path) -> str:
     return digest.hexdigest()
 
 
-def _plain(value: Any) -> Any:
+def plain_json(value: Any) -> Any:
     """`value` as JSON has it: paths as strings, tuples as lists."""
     if isinstance(value, Path):
         return str(value)
     if isinstance(value, dict):
-        return {key: _plain(item) for key, item in value.items()}
+        return {key: plain_json(item) for key, item in value.items()}
     if isinstance(value, list | tuple):
-        return [_plain(item) for item in value]
+        return [plain_json(item) for item in value]
     return value
 
 
@@ -538,7 +538,7 @@ def video_record(song: Path, config: RenderConfig) -> dict[str, Any]:
         except importlib.metadata.PackageNotFoundError:
             return None
 
-    settings = _plain(dataclasses.asdict(config))
+    settings = plain_json(dataclasses.asdict(config))
     settings.pop("analysis_cache", None)
     return {"audiogan_record": 1,
             "song": {"name": song.name, "sha256": song_hash(song)},
