@@ -19,6 +19,7 @@ import librosa
 import numpy as np
 import scipy.ndimage
 
+from audiogan import beatnet
 from audiogan.beats import TEMPO_RANGE, BeatGrid, tempo_at, track_grid
 from audiogan.structure import Sections, bar_features, segment
 from audiogan.types import Features
@@ -28,6 +29,7 @@ __all__ = ["HopFeatures", "analyze", "beat_grid", "global_tempo", "hop_features"
 
 SILENCE_DB = -100.0
 N_MFCC = 13
+N_MELS = 64
 LOW_HZ = 200.0
 HIGH_HZ = 2000.0
 EDGE_HOPS = 6
@@ -60,6 +62,9 @@ class HopFeatures:
         The flux against the previous frame widened by a maximum over neighbouring bands
         (SuperFlux, Boeck and Widmer 2013): a vibrato or glide does not count as a new note,
         so bowed strings, voices and synth leads show their note starts only.
+    mel_db : ndarray, shape (F, 64), float16
+        The log-mel spectrogram (dB, floor -100) itself: the input of the learned beat
+        activation (`audiogan.beatnet`).
     n_samples : int
         Number of samples analysed.
     peak : float
@@ -78,6 +83,7 @@ class HopFeatures:
     mfcc: np.ndarray = None  # type: ignore[assignment]
     onset_high: np.ndarray = None  # type: ignore[assignment]
     onset_vibrato: np.ndarray = None  # type: ignore[assignment]
+    mel_db: np.ndarray = None  # type: ignore[assignment]
 
     def __post_init__(self) -> None:
         for name in ("onset_low", "onset_high", "onset_vibrato"):
@@ -85,6 +91,9 @@ class HopFeatures:
                 object.__setattr__(self, name, np.zeros_like(self.onset))
         if self.mfcc is None:
             object.__setattr__(self, "mfcc", np.zeros((len(self.onset), N_MFCC), np.float32))
+        if self.mel_db is None:
+            object.__setattr__(self, "mel_db", np.full((len(self.onset), N_MELS), -100.0,
+                                                       np.float16))
 
     @property
     def fps(self) -> float:
@@ -136,7 +145,7 @@ def hop_features(
     hop_length: int = 256,
     chroma_n_fft: int = 4096,
     chroma_hop_length: int = 1024,
-    n_mels: int = 64,
+    n_mels: int = N_MELS,
     progress: Callable[[float], None] | None = None,
 ) -> HopFeatures:
     """Stream mono blocks through two centred STFTs and keep onset, RMS and chroma.
@@ -155,7 +164,7 @@ def hop_features(
     low_bands[:2] = True
     high_bands = band_hz >= HIGH_HZ
     dct = _dct_matrix(N_MFCC, n_mels)
-    onsets, lows, highs, vibratos, levels, chromas, cepstra = [], [], [], [], [], [], []
+    onsets, lows, highs, vibratos, levels, chromas, cepstra, mels = [], [], [], [], [], [], [], []
     previous_mel_db: np.ndarray | None = None
     n_samples, peak = 0, 0.0
 
@@ -175,6 +184,7 @@ def hop_features(
         widened = scipy.ndimage.maximum_filter1d(both[:, :-1], size=3, axis=0)
         vibratos.append(np.maximum(mel_db - widened, 0.0).mean(axis=0))
         cepstra.append((dct @ np.maximum(mel_db, -100.0)).T.astype(np.float32))
+        mels.append(np.maximum(mel_db, -100.0).T.astype(np.float16))
         previous_mel_db = mel_db[:, -1:]
         # Parseval: mean power of the windowed frame, corrected for the window's energy
         levels.append(np.sqrt(power.sum(axis=0) * 2 / (n_fft * window_energy)))
@@ -209,6 +219,7 @@ def hop_features(
         n_samples=n_samples, peak=peak,
         onset_low=joined(lows), onset_high=joined(highs), onset_vibrato=joined(vibratos),
         mfcc=(np.concatenate(cepstra) if cepstra else np.zeros((0, N_MFCC))).astype(np.float32),
+        mel_db=(np.concatenate(mels) if mels else np.zeros((0, n_mels))).astype(np.float16),
     )
 
 
@@ -250,10 +261,11 @@ def global_tempo(onset: np.ndarray, *, sr: int, hop_length: int, ac_size: float 
     return float(np.atleast_1d(tempo).ravel()[0])
 
 
-def beat_grid(hop: HopFeatures, *,
-              tempo_range: tuple[float, float] = TEMPO_RANGE) -> BeatGrid:
+def beat_grid(hop: HopFeatures, *, tempo_range: tuple[float, float] = TEMPO_RANGE,
+              learned_activation: bool = True) -> BeatGrid:
     """Beats, downbeats, meter, tempo and confidence of the song (see `audiogan.beats`);
-    the beats keep to `tempo_range` (slowest, fastest BPM)."""
+    the beats keep to `tempo_range` (slowest, fastest BPM). The grid follows the learned
+    beat activation (`audiogan.beatnet`), or with `learned_activation` off the onsets alone."""
     if len(hop.onset) < 8 or not np.any(hop.onset > 0):
         return BeatGrid(np.zeros(0), np.zeros(0), 0, 0.0, confidence=0.0)
     bpm = global_tempo(hop.onset, sr=hop.sr, hop_length=hop.hop_length)
@@ -270,9 +282,11 @@ def beat_grid(hop: HopFeatures, *,
         envelopes.append(envelope)
     # an onset frame's flux belongs half a hop earlier (see `hop_features`), and the flux
     # of a hit peaks about half a hop after its leading edge
+    learned, _ = beatnet.activations(hop.mel_db) if learned_activation else (None, None)
     return track_grid(envelopes, hop.onset_low, hop.chroma, hop.rms, fps=hop.fps,
                       chroma_fps=hop.sr / hop.chroma_hop_length, global_bpm=bpm,
-                      delay_s=hop.hop_length / hop.sr, tempo_range=tempo_range)
+                      delay_s=hop.hop_length / hop.sr, tempo_range=tempo_range,
+                      learned=learned)
 
 
 def _bin_by_frame(values: np.ndarray, frame_of_hop: np.ndarray, n_frames: int,

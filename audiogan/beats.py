@@ -455,22 +455,37 @@ def _beat_chroma_change(chroma: np.ndarray, chroma_fps: float,
     return change
 
 
+def _earlier(values: np.ndarray, hops: int) -> np.ndarray:
+    values = np.asarray(values, dtype=np.float64)
+    return np.concatenate([values[hops:], np.zeros(min(hops, len(values)))]) if hops else values
+
+
 def track_grid(envelopes: Sequence[np.ndarray], onset_low: np.ndarray, chroma: np.ndarray,
                rms: np.ndarray, *, fps: float, chroma_fps: float, global_bpm: float,
                delay_s: float = 0.0,
-               tempo_range: tuple[float, float] = TEMPO_RANGE) -> BeatGrid:
+               tempo_range: tuple[float, float] = TEMPO_RANGE,
+               learned: np.ndarray | None = None) -> BeatGrid:
     """The beat grid of a song from its hop-rate onset `envelopes` (each shape (F,), rate
     `fps`; the first is the all-band flux), with a confidence per beat.
 
     `onset_low` (shape (F,)) marks the bass drum, `chroma` (shape (F2, 12), rate
     `chroma_fps`) the chord changes, both for the bar lines; `rms` the level of each hop;
     `delay_s` is subtracted from every time (the onset envelope's own lag).
+    `learned` (shape (F,), no lag), a beat activation such as `audiogan.beatnet`'s, is
+    what the grid follows when given; the onset envelopes are then the second opinions of
+    the confidence only.
     """
     empty = BeatGrid(np.zeros(0), np.zeros(0), 0, 0.0, confidence=0.0)
     onset = np.asarray(envelopes[0], dtype=np.float64)
     if len(onset) < 8 or not np.any(onset > 0) or global_bpm <= 0:
         return empty
-    activation = beat_activation(envelopes, fps=fps)
+    if learned is not None:
+        # the envelopes moved back by their lag, on to the learned activation's hops
+        lag = int(round(delay_s * fps))
+        envelopes = [_earlier(envelope, lag) for envelope in envelopes]
+        onset_low, delay_s = _earlier(onset_low, lag), 0.0
+    onsets = beat_activation(envelopes, fps=fps)
+    activation = onsets if learned is None else np.asarray(learned, dtype=np.float64)
     frames = _trim_ends(tapped_beats(activation, fps=fps, global_bpm=global_bpm,
                                      tempo_range=tempo_range), activation)
     # silence keeps no beats: the level around each beat against the song's loud parts
@@ -489,7 +504,7 @@ def track_grid(envelopes: Sequence[np.ndarray], onset_low: np.ndarray, chroma: n
                                  min_bpm=tempo_range[0], max_bpm=tempo_range[1]), activation)
               for envelope in envelopes]
     support = beat_support(frames, others, fps=fps)
-    support *= np.clip(pulse_clarity(frames, activation, fps=fps) / CLEAR_PULSE, 0.0, 1.0)
+    support *= np.clip(pulse_clarity(frames, onsets, fps=fps) / CLEAR_PULSE, 0.0, 1.0)
     beats_s = np.maximum(frames / fps - delay_s, 0.0)
     accent = _peak_near(np.asarray(onset_low, dtype=np.float64), frames, 2)
     change = _beat_chroma_change(chroma, chroma_fps, beats_s + delay_s)

@@ -18,6 +18,7 @@ from audiogan.beats import (
     pulse_clarity,
     tapped_beats,
     tempo_at,
+    track_grid,
 )
 from audiogan.testing import band_song
 
@@ -225,3 +226,20 @@ def test_a_shuffle_with_loud_off_beats_is_tapped_on_the_beat():
     assert _f(beats, features.beats_s) >= 0.95
     # and it is sure of it: the second opinions are moved onto the beat the same way
     assert features.beat_confidence >= 0.8
+
+
+def test_a_learned_activation_leads_the_grid_and_is_not_delayed():
+    # onsets that are noise, and a learned activation that knows the beats (127 BPM,
+    # from 0.4 s): the grid follows the activation, at its own times
+    fps, hops = 22050 / 256, 2600
+    rng = np.random.default_rng(4)
+    noise = [rng.uniform(0.0, 1.0, hops) for _ in range(4)]
+    beats_s = np.arange(0.4, hops / fps - 0.5, 60 / 127)
+    learned = np.full(hops, 0.02)
+    learned[np.round(beats_s * fps).astype(int)] = 0.9
+    grid = track_grid(noise, noise[1], np.ones((hops // 4, 12)), np.full(hops, 0.1), fps=fps,
+                      chroma_fps=fps / 4, global_bpm=127.0, delay_s=1 / fps, learned=learned)
+    assert grid.tempo_bpm == pytest.approx(127, rel=0.01)
+    assert _f(beats_s, grid.beats_s) >= 0.98
+    assert np.max(np.abs(grid.beats_s - beats_s[np.argmin(np.abs(
+        beats_s[None, :] - grid.beats_s[:, None]), axis=1)])) < 0.5 / fps

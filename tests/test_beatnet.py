@@ -1,0 +1,84 @@
+"""The learned beat activation: the numpy network against its torch twin, and what it hears."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from audiogan import beatnet
+from audiogan.analysis import hop_features
+from audiogan.testing import band_song
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+import train_beatnet  # noqa: E402
+
+
+def test_numpy_network_matches_the_torch_one_it_was_trained_as():
+    torch.manual_seed(3)
+    model = train_beatnet.BeatNet().eval()
+    weights = {name: value.detach().numpy() for name, value in model.state_dict().items()}
+    mel = np.random.default_rng(0).normal(-45.0, 15.0, (1500, beatnet.N_MELS)).astype(np.float16)
+    # small chunks: the overlap must give the same numbers as one pass
+    beat, downbeat = beatnet.activations(mel, weights=[weights], chunk=400)
+    with torch.no_grad():
+        logits = model(torch.from_numpy(beatnet.normalise(mel)[None]))[0].numpy()
+    np.testing.assert_allclose(beat, 1 / (1 + np.exp(-logits[0])), atol=1e-5)
+    np.testing.assert_allclose(downbeat, 1 / (1 + np.exp(-logits[1])), atol=1e-5)
+
+
+def test_packaged_weights_load_without_pickle_and_fit_the_network():
+    members = beatnet.load_weights()
+    model = train_beatnet.BeatNet()
+    expected = {name: tuple(value.shape) for name, value in model.state_dict().items()}
+    assert len(members) >= 2
+    for weights in members:
+        assert {name: value.shape for name, value in weights.items()} == expected
+        assert all(value.dtype == np.float32 for value in weights.values())
+
+
+def test_an_ensemble_is_the_mean_of_its_members(tmp_path):
+    nets = []
+    for seed in (1, 2):
+        torch.manual_seed(seed)
+        path = tmp_path / f"net-{seed}.npz"
+        train_beatnet.save(train_beatnet.BeatNet().eval(), path)
+        nets.append(path)
+    train_beatnet.combine(nets, tmp_path / "both.npz")
+    mel = np.random.default_rng(1).normal(-45.0, 15.0, (600, beatnet.N_MELS)).astype(np.float16)
+    one = [beatnet.activations(mel, weights=beatnet.load_weights(path)) for path in nets]
+    both = beatnet.activations(mel, weights=beatnet.load_weights(tmp_path / "both.npz"))
+    np.testing.assert_allclose(both[0], (one[0][0] + one[1][0]) / 2, atol=1e-6)
+    np.testing.assert_allclose(both[1], (one[0][1] + one[1][1]) / 2, atol=1e-6)
+
+
+def test_pickled_weights_are_refused(tmp_path):
+    path = tmp_path / "evil.npz"
+    np.savez(path, **{"m0.conv1.weight": np.array([{"a": 1}], dtype=object)})
+    with pytest.raises(ValueError, match="allow_pickle"):
+        beatnet.load_weights(path)
+
+
+def test_the_packaged_network_peaks_on_the_beats_of_a_band_song():
+    song = band_song("steady")
+    hop = hop_features([song.y], sr=song.sr)
+    beat, _ = beatnet.activations(hop.mel_db)
+    frames = np.round(song.beats_s * hop.fps).astype(int)
+    frames = frames[(frames > 2) & (frames < len(beat) - 3)]
+    on = np.array([beat[f - 2:f + 3].max() for f in frames])
+    # half a beat later: the off-beats
+    half = np.round((song.beats_s + 30.0 / 120.0) * hop.fps).astype(int)
+    half = half[(half > 2) & (half < len(beat) - 3)]
+    off = np.array([beat[f - 2:f + 3].max() for f in half])
+    assert np.median(on) > 0.5
+    assert np.median(on) > 4 * np.median(off)
+
+
+def test_empty_and_silent_songs_give_no_beats():
+    beat, downbeat = beatnet.activations(np.zeros((0, beatnet.N_MELS), np.float16))
+    assert beat.shape == downbeat.shape == (0,)
+    beat, _ = beatnet.activations(np.full((900, beatnet.N_MELS), -100.0, np.float16))
+    assert beat.max() < 0.2
