@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import sys
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from audiogan.analysis import hop_features
 from audiogan.testing import band_song
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+import beat_train_data  # noqa: E402
 import train_beatnet  # noqa: E402
 
 
@@ -82,3 +84,26 @@ def test_empty_and_silent_songs_give_no_beats():
     assert beat.shape == downbeat.shape == (0,)
     beat, _ = beatnet.activations(np.full((900, beatnet.N_MELS), -100.0, np.float16))
     assert beat.max() < 0.2
+
+
+def test_training_targets_mark_each_beat_and_follow_a_stretched_crop():
+    fps = 100.0
+    beats = np.array([0.5, 1.0, 1.5])
+    target = train_beatnet._targets(beats, fps, start=0, scale=1.0, length=200)
+    assert np.flatnonzero(target == 1.0).tolist() == [50, 100, 150]
+    assert np.flatnonzero(target == 0.5).tolist() == [49, 51, 99, 101, 149, 151]
+    # a crop from hop 40 that takes 1.25 source hops a hop: the beats come sooner
+    target = train_beatnet._targets(beats, fps, start=40, scale=1.25, length=100)
+    assert np.flatnonzero(target == 1.0).tolist() == [8, 48, 88]
+
+
+def test_training_songs_are_written_in_their_key_and_meter():
+    assert beat_train_data._chord("V", 0) == "G7"
+    assert beat_train_data._chord("vi", 2) == "Bm"
+    assert beat_train_data._chord("VII", 9) == "G"
+    text, name = beat_train_data.mma_song(random.Random(0), [("rock", ["Rock", "RockSus"])])
+    lines = text.splitlines()
+    assert lines[0].startswith("Tempo ") and 62 <= int(lines[0].split()[1]) <= 200
+    assert lines[1] in ("Groove Rock", "Groove RockSus")
+    bars = [line for line in lines if line.split()[0].isdigit()]
+    assert len(bars) in (24, 32, 40) and name.startswith("mma-rock-")
