@@ -495,8 +495,9 @@ def track_grid(envelopes: Sequence[np.ndarray], onset_low: np.ndarray, chroma: n
         onset_low, delay_s = _earlier(onset_low, lag), 0.0
     onsets = beat_activation(envelopes, fps=fps)
     activation = onsets if learned is None else np.asarray(learned, dtype=np.float64)
+    # the ends are trimmed where no onset supports a beat (a fading tail, a lead-in)
     frames = _trim_ends(tapped_beats(activation, fps=fps, global_bpm=global_bpm,
-                                     tempo_range=tempo_range), activation)
+                                     tempo_range=tempo_range), onsets)
     # silence keeps no beats: the level around each beat against the song's loud parts
     level = np.sqrt(_moving_average(np.asarray(rms, dtype=np.float64) ** 2, round(fps)))
     loud = float(np.percentile(level, 95)) if len(level) else 0.0
