@@ -282,11 +282,12 @@ def beat_grid(hop: HopFeatures, *, tempo_range: tuple[float, float] = TEMPO_RANG
         envelopes.append(envelope)
     # an onset frame's flux belongs half a hop earlier (see `hop_features`), and the flux
     # of a hit peaks about half a hop after its leading edge
-    learned, _ = beatnet.activations(hop.mel_db) if learned_activation else (None, None)
+    learned, downbeat = (beatnet.activations(hop.mel_db) if learned_activation
+                         else (None, None))
     return track_grid(envelopes, hop.onset_low, hop.chroma, hop.rms, fps=hop.fps,
                       chroma_fps=hop.sr / hop.chroma_hop_length, global_bpm=bpm,
                       delay_s=hop.hop_length / hop.sr, tempo_range=tempo_range,
-                      learned=learned)
+                      learned=learned, learned_downbeat=downbeat)
 
 
 def _bin_by_frame(values: np.ndarray, frame_of_hop: np.ndarray, n_frames: int,

@@ -58,6 +58,10 @@ pulseless ambient game music 0.05-0.09; the lowest real songs tracked right 0.16
 (orchestral, metal), band songs 0.4-0.8."""
 
 
+DOWNBEAT_WEIGHT = 2.0
+"""How much a learned downbeat activation counts in `find_downbeats`, against 1 for the
+bass-drum accents and 1.5 for the chord changes."""
+
 LEARNED_SURE = 0.3
 """A learned activation (`audiogan.beatnet`) this high at a beat of the grid counts as a
 beat fully heard. At the grids' beats on the benchmark: 0.3-0.8 where the beat is right
@@ -364,12 +368,14 @@ def pulse_clarity(frames: np.ndarray, activation: np.ndarray, *, fps: float,
 
 
 def find_downbeats(beats_s: np.ndarray, accent: np.ndarray, change: np.ndarray,
-                   meters: tuple[int, ...] = (4, 3)) -> tuple[np.ndarray, int]:
+                   meters: tuple[int, ...] = (4, 3),
+                   heard: np.ndarray | None = None) -> tuple[np.ndarray, int]:
     """Bar starts among the beats, and the meter.
 
     `accent` and `change` hold, per beat, the bass-drum onset strength at it and the harmonic
-    change into it. Each meter and phase is scored by how much higher these sit on its bar
-    lines than between them (in units of their spread); the best pair wins.
+    change into it; `heard`, if given, a learned downbeat activation at it. Each meter and
+    phase is scored by how much higher these sit on its bar lines than between them (in
+    units of their spread); the best pair wins.
     """
     n = len(beats_s)
     if n < 2 * min(meters):
@@ -381,6 +387,8 @@ def find_downbeats(beats_s: np.ndarray, accent: np.ndarray, change: np.ndarray,
         return (values - values.mean()) / spread if spread > 1e-12 else np.zeros_like(values)
 
     evidence = standard(accent) + 1.5 * standard(change)
+    if heard is not None:
+        evidence = evidence + DOWNBEAT_WEIGHT * standard(heard)
     best = (-np.inf, meters[0], 0)
     for meter in meters:
         if n < 2 * meter:
@@ -473,7 +481,8 @@ def track_grid(envelopes: Sequence[np.ndarray], onset_low: np.ndarray, chroma: n
                rms: np.ndarray, *, fps: float, chroma_fps: float, global_bpm: float,
                delay_s: float = 0.0,
                tempo_range: tuple[float, float] = TEMPO_RANGE,
-               learned: np.ndarray | None = None) -> BeatGrid:
+               learned: np.ndarray | None = None,
+               learned_downbeat: np.ndarray | None = None) -> BeatGrid:
     """The beat grid of a song from its hop-rate onset `envelopes` (each shape (F,), rate
     `fps`; the first is the all-band flux), with a confidence per beat.
 
@@ -523,7 +532,9 @@ def track_grid(envelopes: Sequence[np.ndarray], onset_low: np.ndarray, chroma: n
     beats_s = np.maximum(frames / fps - delay_s, 0.0)
     accent = _peak_near(np.asarray(onset_low, dtype=np.float64), frames, 2)
     change = _beat_chroma_change(chroma, chroma_fps, beats_s + delay_s)
-    downbeats_s, meter = find_downbeats(beats_s, accent, change)
+    bar_start = None if learned_downbeat is None else _peak_near(
+        np.asarray(learned_downbeat, dtype=np.float64), frames, 2)
+    downbeats_s, meter = find_downbeats(beats_s, accent, change, heard=bar_start)
     tempo = float(np.median(60.0 / np.diff(beats_s))) if len(beats_s) > 1 else 0.0
     return BeatGrid(beats_s=beats_s, downbeats_s=downbeats_s, meter=meter, tempo_bpm=tempo,
                     confidence=float(support.mean()), beat_confidence=support)

@@ -115,6 +115,20 @@ def test_downbeats_from_accents_and_chord_changes():
     np.testing.assert_allclose(downbeats, beats[1::3])
 
 
+def test_a_learned_downbeat_outweighs_a_loud_off_bar_kick():
+    # 4/4 with its chord changes on beat 1, a kick louder on beat 3 than on beat 1, and a
+    # network that hears the bar start on beat 1
+    beats = np.arange(32) * 0.5
+    accent = np.tile([0.6, 0.2, 1.0, 0.2], 8)
+    change = np.tile([0.2, 0.0, 0.15, 0.0], 8)
+    alone, _ = find_downbeats(beats, accent, change)
+    np.testing.assert_allclose(alone, beats[2::4])
+    heard = np.tile([0.8, 0.1, 0.2, 0.1], 8)
+    downbeats, meter = find_downbeats(beats, accent, change, heard=heard)
+    assert meter == 4
+    np.testing.assert_allclose(downbeats, beats[0::4])
+
+
 def test_tempo_at_and_a_strict_grid():
     grid = grid_from_bpm(100.0, offset_s=1.3, duration_s=10.0, meter=4)
     np.testing.assert_allclose(np.diff(grid.beats_s), 0.6)
