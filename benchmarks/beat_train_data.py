@@ -91,10 +91,8 @@ def mma_grooves() -> list[tuple[str, list[str]]]:
 
 
 def _chord(degree: str, key: int) -> str:
-    table = _MAJOR if degree in _MAJOR and degree not in _MINOR else _MINOR
-    if degree in _MAJOR and degree in _MINOR:  # "V": the dominant seventh in either mode
-        table = _MAJOR
-    offset, quality = table[degree]
+    # "V" is in both tables: the dominant seventh in either mode
+    offset, quality = (_MAJOR if degree in _MAJOR else _MINOR)[degree]
     return KEYS[(key + offset) % 12] + quality
 
 
