@@ -1,7 +1,7 @@
 """The beat grid: beats, downbeats (bar starts), meter, tempo over time and how sure it is.
 
-numpy only, over onset envelopes at STFT hop rate (a few numbers per hop, so a whole song's
-worth is small). The steps:
+numpy only, over a beat activation and onset envelopes at STFT hop rate (a few numbers per
+hop, so a whole song's worth is small). The steps:
 
 1. **activation**: how much each hop sounds like a beat. `analysis` passes the learned
    one (`audiogan.beatnet`, a network's beat probability); without it, the onset
