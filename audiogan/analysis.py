@@ -287,7 +287,7 @@ def beat_grid(hop: HopFeatures, *, tempo_range: tuple[float, float] = TEMPO_RANG
     return track_grid(envelopes, hop.onset_low, hop.chroma, hop.rms, fps=hop.fps,
                       chroma_fps=hop.sr / hop.chroma_hop_length, global_bpm=bpm,
                       delay_s=hop.hop_length / hop.sr, tempo_range=tempo_range,
-                      learned=learned, learned_downbeat=downbeat)
+                      learned=learned, learned_downbeat=downbeat, edge_hops=EDGE_HOPS)
 
 
 def _bin_by_frame(values: np.ndarray, frame_of_hop: np.ndarray, n_frames: int,

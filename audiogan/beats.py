@@ -62,6 +62,10 @@ DOWNBEAT_WEIGHT = 2.0
 """How much a learned downbeat activation counts in `find_downbeats`, against 1 for the
 bass-drum accents and 1.5 for the chord changes."""
 
+EDGE_HEARD = 0.1
+"""A learned activation this high at a beat on the first hops of a song (where no onset can
+be measured) keeps the beat: songs that start on a beat read 0.48-0.56 there."""
+
 LEARNED_SURE = 0.3
 """A learned activation (`audiogan.beatnet`) this high at a beat of the grid counts as a
 beat fully heard. At the grids' beats on the benchmark: 0.3-0.8 where the beat is right
@@ -438,17 +442,25 @@ def _peak_near(values: np.ndarray, frames: np.ndarray, radius: int) -> np.ndarra
     return values[index].max(axis=1)
 
 
-def _trim_ends(frames: np.ndarray, envelope: np.ndarray, ratio: float = 0.2) -> np.ndarray:
+def _trim_ends(frames: np.ndarray, envelope: np.ndarray, ratio: float = 0.2, *,
+               heard: np.ndarray | None = None, edge: int = 0) -> np.ndarray:
     """Drop the beats at either end of the grid that no onset supports (a fading tail, the
     lead-in before the first note); weak beats inside the song stay.
 
     The envelope is locally normalised, so the beats of a quiet intro are not weak here.
+    On the first `edge` hops the onset flux cannot be measured (its window fills from the
+    padding); a beat there stands if the learned activation `heard` is at least
+    `EDGE_HEARD` (a song that starts on a beat). At the end the network itself expects the
+    next beat of a steady grid, so there the onsets alone decide.
     """
     if len(frames) < 4:
         return frames
     support = _peak_near(envelope, frames, 2)
     threshold = ratio * float(np.median(support))
-    strong = np.flatnonzero(support >= threshold)
+    strong = support >= threshold
+    if heard is not None and edge > 0:
+        strong |= (frames < edge) & (_peak_near(heard, frames, 2) >= EDGE_HEARD)
+    strong = np.flatnonzero(strong)
     if len(strong) == 0:
         return frames[:0]
     return frames[strong[0]:strong[-1] + 1]
@@ -482,7 +494,8 @@ def track_grid(envelopes: Sequence[np.ndarray], onset_low: np.ndarray, chroma: n
                delay_s: float = 0.0,
                tempo_range: tuple[float, float] = TEMPO_RANGE,
                learned: np.ndarray | None = None,
-               learned_downbeat: np.ndarray | None = None) -> BeatGrid:
+               learned_downbeat: np.ndarray | None = None,
+               edge_hops: int = 0) -> BeatGrid:
     """The beat grid of a song from its hop-rate onset `envelopes` (each shape (F,), rate
     `fps`; the first is the all-band flux), with a confidence per beat.
 
@@ -491,7 +504,8 @@ def track_grid(envelopes: Sequence[np.ndarray], onset_low: np.ndarray, chroma: n
     `delay_s` is subtracted from every time (the onset envelope's own lag).
     `learned` (shape (F,), no lag), a beat activation such as `audiogan.beatnet`'s, is
     what the grid follows when given; the onset envelopes are then the second opinions of
-    the confidence only.
+    the confidence only. On the first `edge_hops` hops, where the envelopes could not be
+    measured, its word alone keeps a beat.
     """
     empty = BeatGrid(np.zeros(0), np.zeros(0), 0, 0.0, confidence=0.0)
     onset = np.asarray(envelopes[0], dtype=np.float64)
@@ -506,7 +520,8 @@ def track_grid(envelopes: Sequence[np.ndarray], onset_low: np.ndarray, chroma: n
     activation = onsets if learned is None else np.asarray(learned, dtype=np.float64)
     # the ends are trimmed where no onset supports a beat (a fading tail, a lead-in)
     frames = _trim_ends(tapped_beats(activation, fps=fps, global_bpm=global_bpm,
-                                     tempo_range=tempo_range), onsets)
+                                     tempo_range=tempo_range), onsets,
+                        heard=None if learned is None else activation, edge=edge_hops)
     # silence keeps no beats: the level around each beat against the song's loud parts
     level = np.sqrt(_moving_average(np.asarray(rms, dtype=np.float64) ** 2, round(fps)))
     loud = float(np.percentile(level, 95)) if len(level) else 0.0
