@@ -144,15 +144,15 @@ def save(model: nn.Module, path: Path) -> None:
 
 
 def combine(paths: list[Path], out: Path) -> None:
-    """The networks in `paths` as the members of one ensemble file."""
-    arrays = {}
-    for index, path in enumerate(paths):
-        for member in beatnet.load_weights(path):
-            arrays.update({f"m{index}.{name}": value for name, value in member.items()})
+    """The networks in `paths` (each a network or an ensemble) as the members of one
+    ensemble file."""
+    members = [member for path in paths for member in beatnet.load_weights(path)]
+    arrays = {f"m{index}.{name}": value
+              for index, member in enumerate(members) for name, value in member.items()}
     partial = out.with_suffix(".part.npz")
     np.savez(partial, **arrays)
     partial.replace(out)
-    print(f"wrote {out}: {len(paths)} networks")
+    print(f"wrote {out}: {len(members)} networks")
 
 
 def main() -> None:
