@@ -457,10 +457,10 @@ def _trim_ends(frames: np.ndarray, envelope: np.ndarray, ratio: float = 0.2, *,
         return frames
     support = _peak_near(envelope, frames, 2)
     threshold = ratio * float(np.median(support))
-    strong = support >= threshold
+    supported = support >= threshold
     if heard is not None and edge > 0:
-        strong |= (frames < edge) & (_peak_near(heard, frames, 2) >= EDGE_HEARD)
-    strong = np.flatnonzero(strong)
+        supported |= (frames < edge) & (_peak_near(heard, frames, 2) >= EDGE_HEARD)
+    strong = np.flatnonzero(supported)
     if len(strong) == 0:
         return frames[:0]
     return frames[strong[0]:strong[-1] + 1]
