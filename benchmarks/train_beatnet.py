@@ -1,6 +1,6 @@
 """Train the learned beat activation (`audiogan.beatnet`) on the set `beat_train_data.py` built.
 
-    python benchmarks/train_beatnet.py [--data DIR] [--steps N] [--seed S] --out net-S.npz
+    python benchmarks/train_beatnet.py [--data DIR ...] [--steps N] [--seed S] --out net-S.npz
     python benchmarks/train_beatnet.py --combine net-0.npz net-1.npz ... \
         --out audiogan/data/beatnet.npz
 
@@ -157,7 +157,8 @@ def combine(paths: list[Path], out: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--data", type=Path, nargs="+", default=[DEFAULT_DATA],
+                        help="folders of items (beat_train_data.py, beat_module_data.py)")
     parser.add_argument("--steps", type=int, default=3000)
     parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--length", type=int, default=1200, help="hops a crop")
@@ -174,7 +175,7 @@ def main() -> None:
         return
     torch.manual_seed(args.seed)
     rng = np.random.default_rng(args.seed)
-    items = load_items(args.data.expanduser())
+    items = [item for folder in args.data for item in load_items(folder.expanduser())]
     train = [item for item in items if not held_out(item["name"])]
     valid = [item for item in items if held_out(item["name"])]
     hours = sum(item["planes"].shape[1] / item["fps"] for item in items) / 3600
