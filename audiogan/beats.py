@@ -64,7 +64,8 @@ bass-drum accents and 1.5 for the chord changes."""
 
 EDGE_HEARD = 0.1
 """A learned activation this high at a beat on the first hops of a song (where no onset can
-be measured) keeps the beat: songs that start on a beat read 0.48-0.56 there."""
+be measured) keeps the beat, if the song already sounds there: songs that start on a beat
+read 0.31-0.56 there, but a silent lead-in reads as much (see `_trim_ends`)."""
 
 LEARNED_SURE = 0.3
 """A learned activation (`audiogan.beatnet`) this high at a beat of the grid counts as a
@@ -197,15 +198,26 @@ def dbn_beats(activation: np.ndarray, *, fps: float, min_bpm: float = 55.0,
         intervals.append(int(states.intervals[tempo]))
         tempo = int(back[t, tempo]) if t else tempo
         t -= int(states.intervals[tempo])
+    if t > -_reach(int(states.intervals[tempo]), observation_lambda):
+        # the beat before the first falls a hop or two before the song: it is on the first
+        # hops, for the snap to place
+        beats.append(0)
+        intervals.append(int(states.intervals[tempo]))
     return _snap_to_peaks(np.array(beats[::-1], dtype=np.int64), np.array(intervals[::-1]),
                           activation, observation_lambda)
+
+
+def _reach(intervals, observation_lambda: int):
+    """How far (hops) a beat may move to its activation's peak: a beat region, 2 / lambda
+    of the beat, at least a hop."""
+    return np.maximum(1, np.round(2 * np.asarray(intervals) / observation_lambda)).astype(np.int64)
 
 
 def _snap_to_peaks(frames: np.ndarray, intervals: np.ndarray, activation: np.ndarray,
                    observation_lambda: int) -> np.ndarray:
     """Each beat moved to the strongest activation within a beat region of it: whole hops
     of tempo change only at beat starts leave a beat a hop or two behind a gliding tempo."""
-    reach = np.maximum(1, np.round(2 * intervals / observation_lambda)).astype(np.int64)
+    reach = _reach(intervals, observation_lambda)
     snapped = frames.copy()
     for k, (frame, radius) in enumerate(zip(frames, reach, strict=True)):
         first, last = max(0, frame - radius), min(len(activation), frame + radius + 1)
@@ -443,23 +455,29 @@ def _peak_near(values: np.ndarray, frames: np.ndarray, radius: int) -> np.ndarra
 
 
 def _trim_ends(frames: np.ndarray, envelope: np.ndarray, ratio: float = 0.2, *,
-               heard: np.ndarray | None = None, edge: int = 0) -> np.ndarray:
+               heard: np.ndarray | None = None, level: np.ndarray | None = None,
+               edge: int = 0) -> np.ndarray:
     """Drop the beats at either end of the grid that no onset supports (a fading tail, the
     lead-in before the first note); weak beats inside the song stay.
 
     The envelope is locally normalised, so the beats of a quiet intro are not weak here.
     On the first `edge` hops the onset flux cannot be measured (its window fills from the
-    padding); a beat there stands if the learned activation `heard` is at least
-    `EDGE_HEARD` (a song that starts on a beat). At the end the network itself expects the
-    next beat of a steady grid, so there the onsets alone decide.
+    padding); a beat there stands if the song already sounds there (its `level`, the RMS,
+    at least a tenth of its median at the grid's beats) and the learned activation `heard`
+    is at least `EDGE_HEARD`: a song that starts on a beat. The network fires on the first
+    hops of a silent lead-in too (0.32 before a click track's first click), so it is not
+    asked alone; and at the end, where it expects the next beat of a steady grid after the
+    music stops, the onsets alone decide.
     """
     if len(frames) < 4:
         return frames
     support = _peak_near(envelope, frames, 2)
     threshold = ratio * float(np.median(support))
     supported = support >= threshold
-    if heard is not None and edge > 0:
-        supported |= (frames < edge) & (_peak_near(heard, frames, 2) >= EDGE_HEARD)
+    if heard is not None and level is not None and edge > 0:
+        sounding = _peak_near(level, frames, 2)
+        supported |= ((frames < edge) & (_peak_near(heard, frames, 2) >= EDGE_HEARD)
+                      & (sounding >= 0.1 * float(np.median(sounding))))
     strong = np.flatnonzero(supported)
     if len(strong) == 0:
         return frames[:0]
@@ -521,7 +539,8 @@ def track_grid(envelopes: Sequence[np.ndarray], onset_low: np.ndarray, chroma: n
     # the ends are trimmed where no onset supports a beat (a fading tail, a lead-in)
     frames = _trim_ends(tapped_beats(activation, fps=fps, global_bpm=global_bpm,
                                      tempo_range=tempo_range), onsets,
-                        heard=None if learned is None else activation, edge=edge_hops)
+                        heard=None if learned is None else activation,
+                        level=np.asarray(rms, dtype=np.float64), edge=edge_hops)
     # silence keeps no beats: the level around each beat against the song's loud parts
     level = np.sqrt(_moving_average(np.asarray(rms, dtype=np.float64) ** 2, round(fps)))
     loud = float(np.percentile(level, 95)) if len(level) else 0.0
