@@ -207,7 +207,7 @@ def dbn_beats(activation: np.ndarray, *, fps: float, min_bpm: float = 55.0,
                           activation, observation_lambda)
 
 
-def _reach(intervals, observation_lambda: int):
+def _reach(intervals: np.ndarray | int, observation_lambda: int) -> np.ndarray:
     """How far (hops) a beat may move to its activation's peak: a beat region, 2 / lambda
     of the beat, at least a hop."""
     return np.maximum(1, np.round(2 * np.asarray(intervals) / observation_lambda)).astype(np.int64)
@@ -523,7 +523,7 @@ def track_grid(envelopes: Sequence[np.ndarray], onset_low: np.ndarray, chroma: n
     `learned` (shape (F,), no lag), a beat activation such as `audiogan.beatnet`'s, is
     what the grid follows when given; the onset envelopes are then the second opinions of
     the confidence only. On the first `edge_hops` hops, where the envelopes could not be
-    measured, its word alone keeps a beat.
+    measured, its word keeps a beat where the song already sounds (`_trim_ends`).
     """
     empty = BeatGrid(np.zeros(0), np.zeros(0), 0, 0.0, confidence=0.0)
     onset = np.asarray(envelopes[0], dtype=np.float64)
