@@ -1,6 +1,6 @@
 """Beat tracking against ground truth: audiogan's grid, plain librosa and madmom, side by side.
 
-Three sets of songs:
+Four sets of songs:
 
 - **synth**: the band-like songs of `tests/bandsynth.py` (steady, tempo ramp, swing, quiet
   drumless intro then a drop, 3/4, a breakdown, a humanised live take with fills), whose
@@ -8,9 +8,11 @@ Three sets of songs:
 - **midi**: real compositions rendered from MIDI, scored against their tempo map (exact);
 - **real**: real recordings, scored against the tempo map of a synced chart where there is
   one (exact) and otherwise against madmom's RNN + DBN tracker (a strong tracker, not the
-  truth: the ``ref`` column says which).
+  truth: the ``ref`` column says which);
+- **extra**: 41 more recordings against madmom, added after the tracker was tuned (music its
+  rules and networks were not chosen on).
 
-The midi and real sets are built by ``python benchmarks/beat_data.py`` (see its docstring
+The midi, real and extra sets are built by ``python benchmarks/beat_data.py`` (see its docstring
 for the Debian packages it reads and how a beat is defined); they live outside the
 repository (``$AUDIOGAN_BEAT_BENCH``, default ``~/.cache/audiogan/beat-bench``).
 
@@ -28,7 +30,7 @@ off-beat), and the tempo octave ratio (the tracker's median tempo over the refer
 
 The synth set also prints its historical table (downbeat F, meter, sections, tempo).
 
-    python benchmarks/bench_beats.py [--set synth|midi|real|all] [--songs steady,ramp]
+    python benchmarks/bench_beats.py [--set synth|midi|real|extra|all] [--songs steady,ramp]
                                      [--markdown] [--json OUT] [--no-madmom]
 
 Scoring an experimental tracker from a Python session (any function from ``(y, sr)`` to
@@ -36,7 +38,7 @@ beat times in seconds, or to an object with ``beats_s`` and ``downbeats_s``)::
 
     import sys; sys.path.insert(0, "benchmarks")
     import bench_beats as bb
-    items = bb.load_items(["midi", "real"])          # or ["synth"], all three by default
+    items = bb.load_items(["midi", "real"])          # or ["synth"], all four by default
     rows = bb.score(my_tracker, items)               # one dict per song: f, amlt, octave ...
     bb.print_summary({"mine": rows, "audiogan": bb.score(bb.audiogan, items)})
 """
@@ -74,7 +76,7 @@ __all__ = ["Item", "load_items", "score", "audiogan", "librosa_beats", "madmom_b
            "print_summary", "SETS"]
 
 WINDOW_S = 0.07
-SETS = ("synth", "midi", "real")
+SETS = ("synth", "midi", "real", "extra")
 Tracker = Callable[[np.ndarray, int], Any]
 
 
