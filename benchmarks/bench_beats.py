@@ -67,6 +67,7 @@ import numpy as np  # noqa: E402
 import soundfile  # noqa: E402
 
 from audiogan.analysis import analyze  # noqa: E402
+from audiogan.beats import LOW_CONFIDENCE  # noqa: E402
 from audiogan.testing import SONGS, band_song  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -214,8 +215,9 @@ def score(tracker: Tracker, items: Sequence[Item]) -> list[dict]:
     -------
     list of dict, one per item: ``song``, ``set``, ``reference``, ``seconds``, ``f``,
     ``amlt``, ``octave`` (tracker tempo / reference tempo), ``bpm``, ``reference_bpm``,
-    ``downbeat_f`` (None unless both sides have downbeats), ``tracker_s`` and ``output``
-    (what the tracker returned; not JSON).
+    ``downbeat_f`` (None unless both sides have downbeats), ``confidence`` (the song's beat
+    confidence where the tracker gives one, like audiogan's; else None), ``tracker_s`` and
+    ``output`` (what the tracker returned; not JSON).
     """
     rows = []
     for item in items:
@@ -233,6 +235,7 @@ def score(tracker: Tracker, items: Sequence[Item]) -> list[dict]:
             "downbeat_f": (f_measure(item.downbeats_s, downbeats)
                            if downbeats is not None and item.downbeats_s is not None
                            else None),
+            "confidence": getattr(output, "beat_confidence", None),
             "tracker_s": elapsed, "output": output,
         })
     return rows
@@ -246,7 +249,9 @@ def summary_lines(results: dict[str, list[dict]]) -> list[str]:
     """Per set and tracker: mean F and AMLt, the lowest song, and songs under F 0.5.
 
     A set with references of two kinds (real: tempo-map and madmom) is also summed up per
-    kind. madmom is not scored on songs whose reference is madmom itself.
+    kind. madmom is not scored on songs whose reference is madmom itself. A tracker that
+    reports a confidence gets one more line: its songs at or above `LOW_CONFIDENCE` (where
+    `render` trusts the grid) and those under it (where it says so).
     """
     lines = []
     first = next(iter(results.values()))
@@ -270,7 +275,21 @@ def summary_lines(results: dict[str, list[dict]]) -> list[str]:
                          f"mean AMLt {np.mean([r['amlt'] for r in rows]):.3f}  "
                          f"lowest {lowest['song']} {lowest['f']:.3f}  F<0.5: "
                          f"{int((f < 0.5).sum())}  tempo right: {right_octave}/{len(rows)}")
+            if all(r.get("confidence") is not None for r in rows):
+                lines.append(f"{'':<{width}} {'':<9} " + _by_confidence(rows))
     return lines
+
+
+def _by_confidence(rows: list[dict]) -> str:
+    sure = [r for r in rows if r["confidence"] >= LOW_CONFIDENCE]
+    doubtful = [r for r in rows if r["confidence"] < LOW_CONFIDENCE]
+
+    def means(group: list[dict]) -> str:
+        if not group:
+            return "n=0"
+        return (f"n={len(group)} mean F {np.mean([r['f'] for r in group]):.3f}  "
+                f"mean AMLt {np.mean([r['amlt'] for r in group]):.3f}")
+    return f"confidence >= {LOW_CONFIDENCE}: {means(sure)}  |  under: {means(doubtful)}"
 
 
 def print_summary(results: dict[str, list[dict]]) -> None:
