@@ -261,18 +261,25 @@ def tapped_beats(activation: np.ndarray, *, fps: float, global_bpm: float,
                  held_band: float = 1.2) -> np.ndarray:
     """Beat frames at the metrical level people tap, shape (B,) (see the module notes).
 
-    A first DBN pass over the whole `tempo_range` finds the song's tempo. If that sits
-    within `tolerance` octaves of 2 or 1/2 times `global_bpm`, `global_bpm` is taken
-    instead; at 4/3 or 3/4 of it, whichever of the two lies nearer 120 BPM (in octaves),
-    where people's tapping gathers. The grid is then the DBN's path within a factor `band`
-    of that tempo (inside `tempo_range`): wide enough for a ramp, too narrow to jump an
-    octave midway. After such a disagreement the path is held closer, within `held_band`,
-    so that it cannot slide back on to the tempo just turned down: at 1.4 it went from the
-    right 96 BPM to a 4:3 cross-rhythm at 129 (blupi-008), and at 130 BPM back to the 4:3
-    of the dotted eighths (nexuiz-neuronal_diving).
+    A first DBN pass finds the song's tempo, over `TEMPO_RANGE` and `tempo_range` both. If
+    that sits within `tolerance` octaves of 2 or 1/2 times `global_bpm`, `global_bpm` is
+    taken instead; at 4/3 or 3/4 of it, whichever of the two lies nearer 120 BPM (in
+    octaves), where people's tapping gathers. That tempo is then halved or doubled into
+    `tempo_range` while it fits, so that a narrower range picks another level of the same
+    pulse. (Searched within 55-140 BPM alone, songs that madmom taps at 92-103 BPM went to a
+    4:3 cross-rhythm at 123-140, hyperrogue-caribbean and -savino-palace, instead of half of
+    the 185-207 that the whole range finds.)
+
+    The grid is then the DBN's path within a factor `band` of that tempo (inside
+    `tempo_range`): wide enough for a ramp, too narrow to jump an octave midway. After a
+    disagreement with `global_bpm`, or a move into `tempo_range`, the path is held closer,
+    within `held_band`, so that it cannot slide back on to the tempo just turned down: at
+    1.4 it went from the right 96 BPM to a 4:3 cross-rhythm at 129 (blupi-008), and at 130
+    BPM back to the 4:3 of the dotted eighths (nexuiz-neuronal_diving).
     """
     low, high = tempo_range
-    frames = dbn_beats(activation, fps=fps, min_bpm=low, max_bpm=high)
+    frames = dbn_beats(activation, fps=fps, min_bpm=min(low, TEMPO_RANGE[0]),
+                       max_bpm=max(high, TEMPO_RANGE[1]))
     tempo = _median_bpm(frames, fps)
     if tempo <= 0:
         return frames
@@ -281,9 +288,16 @@ def tapped_beats(activation: np.ndarray, *, fps: float, global_bpm: float,
         if octave or abs(np.log2(global_bpm / 120.0)) < abs(np.log2(tempo / 120.0)):
             tempo = global_bpm
         band = min(band, held_band)
+    if not low <= tempo <= high:
+        band = min(band, held_band)
+    while tempo > high and tempo / 2 >= low:
+        tempo /= 2
+    while tempo < low and tempo * 2 <= high:
+        tempo *= 2
     lower, upper = max(low, tempo / band), min(high, tempo * band)
-    if lower < upper:
-        frames = dbn_beats(activation, fps=fps, min_bpm=lower, max_bpm=upper)
+    if lower >= upper:  # no level of the pulse fits a range narrower than an octave
+        lower, upper = low, high
+    frames = dbn_beats(activation, fps=fps, min_bpm=lower, max_bpm=upper)
     return _unswing(frames, activation)
 
 

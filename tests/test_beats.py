@@ -210,6 +210,24 @@ def test_a_dotted_eighth_cross_rhythm_does_not_take_the_beat():
     assert _f(beats / fps, tapped / fps) >= 0.95
 
 
+
+def test_a_capped_tempo_range_halves_a_fast_pulse_rather_than_cross_it():
+    # a 200 BPM pulse, every other beat accented, and a tempogram that reads 133 (a 4:3 of
+    # the half-speed 100): with the range capped at 140 the grid is the pulse at half speed,
+    # on the accented beats, not a cross-rhythm at 133 that the cap alone would leave
+    fps, hops = 100.0, 6000
+    activation = np.full(hops, 0.02)
+    beat = 60 * fps / 200
+    beats = np.round(np.arange(0, hops - 1, beat)).astype(int)
+    activation[beats] = 0.5
+    activation[beats[::2]] = 0.8
+    tapped = tapped_beats(activation, fps=fps, global_bpm=133.0, tempo_range=(55.0, 140.0))
+    assert 60 * fps / np.median(np.diff(tapped)) == pytest.approx(100, rel=0.02)
+    assert _f(beats[::2] / fps, tapped / fps) >= 0.95
+    # the whole range keeps the pulse itself
+    full = tapped_beats(activation, fps=fps, global_bpm=133.0)
+    assert 60 * fps / np.median(np.diff(full)) == pytest.approx(200, rel=0.02)
+
 def test_tempo_range_chooses_the_metrical_level():
     song = band_song("steady")  # 120 BPM
     half = analyze(song.y, sr=song.sr, fps=30, tempo_range=(40.0, 80.0))
