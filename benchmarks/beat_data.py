@@ -183,6 +183,7 @@ SOURCES: tuple[Source, ...] = (
            f"{SINGULARITY}/Enemy Unknown.ogg", "electronic"),
 )
 
+
 def _extra(name: str, package: str, path: str, note: str) -> Source:
     return Source(name, "recording", package, path, note, set="extra")
 
@@ -216,10 +217,11 @@ EXTRA: tuple[Source, ...] = (
                    "frantic", "heroes_rite", "loyalists", "the_dangerous_symphony", "vengeful",
                    "weight_of_revenge")),
 )
+ALL_SOURCES = SOURCES + EXTRA
 
 
 APT_PACKAGES = ("fluidsynth", "fluid-soundfont-gm",
-                *dict.fromkeys(source.package for source in SOURCES + EXTRA))
+                *dict.fromkeys(source.package for source in ALL_SOURCES))
 
 
 def default_dest() -> Path:
@@ -491,7 +493,7 @@ def missing_packages() -> list[str]:
     missing = [] if shutil.which("fluidsynth") else ["fluidsynth"]
     if not SOUNDFONT.exists():
         missing.append("fluid-soundfont-gm")
-    for source in SOURCES + EXTRA:
+    for source in ALL_SOURCES:
         path = source.path.split("!")[0]
         if not Path(path).exists() and source.package not in missing:
             missing.append(source.package)
@@ -516,7 +518,7 @@ def main() -> None:
         sys.exit("missing Debian packages; install them with\n"
                  f"  sudo apt-get install {' '.join(missing)}\n"
                  f"(all of them: sudo apt-get install {' '.join(APT_PACKAGES)})")
-    sources = [s for s in SOURCES if "(quick)" in s.note] if args.quick else [*SOURCES, *EXTRA]
+    sources = [s for s in SOURCES if "(quick)" in s.note] if args.quick else list(ALL_SOURCES)
     entries = []
     for source in sources:
         entry = build_item(source, dest)

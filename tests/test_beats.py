@@ -23,6 +23,11 @@ from audiogan.beats import (
 from audiogan.testing import Part, band_song, render_song
 
 
+def _pulses(bpm: float, *, fps: float, hops: int = 6000) -> tuple[np.ndarray, np.ndarray]:
+    """A quiet activation (0.02) of `hops` hops, and the hops of a steady pulse at `bpm`."""
+    return np.full(hops, 0.02), np.round(np.arange(0, hops - 1, 60 * fps / bpm)).astype(int)
+
+
 def _f(reference, estimated) -> float:
     return float(mir_eval.beat.f_measure(np.asarray(reference), np.asarray(estimated), 0.07))
 
@@ -197,12 +202,10 @@ def test_a_dotted_eighth_cross_rhythm_does_not_take_the_beat():
     # 130 BPM beats under louder accents every three sixteenths (173 BPM, a 4:3): alone,
     # the DBN follows the accents; the tempogram's 130 is nearer 120, so it wins, and the
     # path is held close enough to it that it cannot slide back on to the accents
-    fps, hops = 100.0, 6000
-    activation = np.full(hops, 0.02)
-    beat = 60 * fps / 130
-    beats = np.round(np.arange(0, hops - 1, beat)).astype(int)
+    fps = 100.0
+    activation, beats = _pulses(130, fps=fps)
     activation[beats] = 0.35
-    activation[np.round(np.arange(0, hops - 1, 0.75 * beat)).astype(int)] = 0.8
+    activation[_pulses(130 / 0.75, fps=fps)[1]] = 0.8
     tempo = 60 * fps / np.median(np.diff(dbn_beats(activation, fps=fps)))
     assert tempo == pytest.approx(173, rel=0.02)
     tapped = tapped_beats(activation, fps=fps, global_bpm=130.0)
@@ -210,15 +213,12 @@ def test_a_dotted_eighth_cross_rhythm_does_not_take_the_beat():
     assert _f(beats / fps, tapped / fps) >= 0.95
 
 
-
 def test_a_capped_tempo_range_halves_a_fast_pulse_rather_than_cross_it():
     # a 200 BPM pulse, every other beat accented, and a tempogram that reads 133 (a 4:3 of
     # the half-speed 100): with the range capped at 140 the grid is the pulse at half speed,
     # on the accented beats, not a cross-rhythm at 133 that the cap alone would leave
-    fps, hops = 100.0, 6000
-    activation = np.full(hops, 0.02)
-    beat = 60 * fps / 200
-    beats = np.round(np.arange(0, hops - 1, beat)).astype(int)
+    fps = 100.0
+    activation, beats = _pulses(200, fps=fps)
     activation[beats] = 0.5
     activation[beats[::2]] = 0.8
     tapped = tapped_beats(activation, fps=fps, global_bpm=133.0, tempo_range=(55.0, 140.0))
@@ -227,6 +227,7 @@ def test_a_capped_tempo_range_halves_a_fast_pulse_rather_than_cross_it():
     # the whole range keeps the pulse itself
     full = tapped_beats(activation, fps=fps, global_bpm=133.0)
     assert 60 * fps / np.median(np.diff(full)) == pytest.approx(200, rel=0.02)
+
 
 def test_tempo_range_chooses_the_metrical_level():
     song = band_song("steady")  # 120 BPM
