@@ -98,8 +98,10 @@ def track_seed(album_seed: int, name: str) -> int:
 
 
 def _versions() -> dict[str, str]:
-    found = {}
-    for package in ("audiogan", "torch", "librosa", "ray"):
+    from audiogan import __version__
+
+    found = {"audiogan": __version__}  # also when it runs from a source tree, not installed
+    for package in ("torch", "librosa", "ray"):
         with contextlib.suppress(metadata.PackageNotFoundError):
             found[package] = metadata.version(package)
     return found

@@ -210,7 +210,6 @@ class VideoFacts:
 
 
 _VIDEO = re.compile(r"Stream #\S+.*?: Video: .*?, (\d+)x(\d+).*?, (\d+(?:\.\d+)?) fps")
-_FRAME_COUNT = re.compile(r"frame=\s*(\d+)")
 
 
 def probe_video(path: str | Path) -> VideoFacts | None:
@@ -221,19 +220,22 @@ def probe_video(path: str | Path) -> VideoFacts | None:
 
     By hand rather than ``imageio_ffmpeg.count_frames_and_secs``: that decodes every frame
     (0.37 s for 20 s of 256x256, same count) where a stream copy counts them in 0.02 s, and
-    it says nothing of size, rate or audio; imageio-ffmpeg ships no ffprobe.
+    it says nothing of size, rate or audio; imageio-ffmpeg ships no ffprobe. The copy writes
+    one ``framecrc`` line per packet, which every ffmpeg does; the ``frame=`` count of its
+    progress line is missing from a stream copy's in ffmpeg 7 (imageio-ffmpeg 0.6).
     """
     path = Path(path)
     if not path.is_file():
         return None
     result = ffmpeg.run(["-hide_banner", "-nostdin", "-i", str(path),
-                         "-map", "0:v:0", "-c", "copy", "-f", "null", "-"],
+                         "-map", "0:v:0", "-c", "copy", "-f", "framecrc", "-"],
                         capture_output=True, text=True, errors="replace")
     text = result.stderr
-    video, counts = _VIDEO.search(text), _FRAME_COUNT.findall(text)
-    if result.returncode != 0 or video is None or not counts:
+    video = _VIDEO.search(text)
+    frames = sum(line.startswith("0,") for line in result.stdout.splitlines())
+    if result.returncode != 0 or video is None or not frames:
         return None
-    return VideoFacts(frames=int(counts[-1]), duration_s=ffmpeg.parse_duration(text) or 0.0,
+    return VideoFacts(frames=frames, duration_s=ffmpeg.parse_duration(text) or 0.0,
                       width=int(video[1]), height=int(video[2]), fps=float(video[3]),
                       has_audio=re.search(r"Stream #\S+.*?: Audio:", text) is not None)
 
@@ -431,13 +433,18 @@ class VideoWriter:
         x264's (and ffmpeg's filters') threads; None: ffmpeg's choice (about 1.5 a core).
         A render on the CPU gives 1: the model needs the cores, and one x264 thread encodes
         128 px frames a hundred times faster than the CPU makes them.
+    video : path, optional
+        The video that errors name, when `path` is a part of it (`ParallelVideoWriter`'s
+        chunks): the user asked for that file, not for the part.
     """
 
     def __init__(self, path: str | Path, *, size: tuple[int, int], fps: float,
                  audio: AudioTrack | None = None, crf: int = 18, speed: str = "medium",
                  queue_batches: int = 2, settings: VideoSettings | None = None,
-                 overwrite: bool = True, threads: int | None = None):
+                 overwrite: bool = True, threads: int | None = None,
+                 video: str | Path | None = None):
         self.path = Path(path)
+        self.video = Path(video) if video is not None else self.path
         self.overwrite = overwrite
         self.size = size
         self.fps = fps
@@ -517,9 +524,9 @@ class VideoWriter:
         if "No space left on device" in reason or (
                 isinstance(self._write_error, OSError)
                 and self._write_error.errno == errno.ENOSPC):
-            raise ResourceError(f"the disk is full: {self.path} could not be written "
+            raise ResourceError(f"the disk is full: {self.video} could not be written "
                                 f"({reason}); free some space or choose another -o")
-        raise EncodeError(f"ffmpeg could not write {self.path}: {reason}")
+        raise EncodeError(f"ffmpeg could not write {self.video}: {reason}")
 
     def _finish(self) -> None:
         assert self._process is not None and self._thread is not None
@@ -616,7 +623,8 @@ class ParallelVideoWriter:
                                        frames_start=self.settings.frames_start
                                        + self.frames_written)
         self._current = VideoWriter(segment, size=self.size, fps=self.fps,
-                                    queue_batches=self._chunk_limit, settings=settings)
+                                    queue_batches=self._chunk_limit, settings=settings,
+                                    video=self.path)
         self._current.__enter__()
         self._segments.append(segment)
         self._in_chunk = 0

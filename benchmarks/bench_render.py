@@ -18,6 +18,7 @@ The models are random BigGAN-deeps of the real architecture and full width (pret
 weights cost the same to run), made on the fly.
 
     python benchmarks/bench_render.py [--lengths 20,60] [--table-only] [--no-table]
+                                      [--devices cpu,cuda]
 """
 
 from __future__ import annotations
@@ -136,8 +137,7 @@ def compare(seconds: float, work: Path, weights: Path) -> list[dict]:
     return rows
 
 
-def speed_table(work: Path, repeats: int) -> list[tuple]:
-    devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+def speed_table(work: Path, repeats: int, devices: list[str]) -> list[tuple]:
     rows = []
     for resolution, batches in ((128, (1, 2, 8)), (256, (1, 4)), (512, (1, 2))):
         weights = make_random_checkpoint(work / f"full{resolution}", resolution=resolution,
@@ -246,7 +246,10 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=2, help="timed batches per table row")
     parser.add_argument("--table-only", action="store_true")
     parser.add_argument("--no-table", action="store_true")
+    parser.add_argument("--devices", default="cpu,cuda",
+                        help="the table's devices (cuda is skipped without a GPU)")
     args = parser.parse_args()
+    devices = [d for d in args.devices.split(",") if d != "cuda" or torch.cuda.is_available()]
     with tempfile.TemporaryDirectory() as scratch:
         work = Path(scratch)
         os.environ["AUDIOGAN_CACHE"] = str(work / "cache")  # every render analyses afresh
@@ -256,7 +259,7 @@ def main() -> None:
                                              power_iterations=2)
             for seconds in (float(s) for s in args.lengths.split(",")):
                 comparison += compare(seconds, work, weights)
-        table = [] if args.no_table else speed_table(work, args.repeats)
+        table = [] if args.no_table else speed_table(work, args.repeats, devices)
         print(f"wrote {write_results(comparison, table)}")
 
 

@@ -32,8 +32,8 @@ def test_clip_frames_are_made_lazily_in_order_with_the_song_as_audio(clicks_120,
     plan = pipeline.prepare_frames(song, weights=tiny_weights, fps=10, duration=2.0,
                                    batch_size=4)
     rendered = np.concatenate(list(pipeline.frame_batches(
-        pipeline.load_generator(plan), plan.trajectory, device="cpu", dtype="float32",
-        batch_size=4)))
+        pipeline.load_generator(plan), plan.trajectory, device=plan.config.device,
+        dtype=plan.config.dtype, batch_size=4)))
     np.testing.assert_array_equal(rendered, np.stack(pictures))
     # a jump back starts again from there, and gives the same picture
     np.testing.assert_array_equal(video.get_frame(0.5), pictures[5])

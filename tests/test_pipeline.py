@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from audiogan import album, analysis, config, encode, mapping, model, pipeline, timing
 from audiogan.encode import probe_video
@@ -14,6 +15,7 @@ from audiogan.errors import ConfigError, ModelLoadError
 from tests import synth
 
 FPS = 6.0
+_AUTO_DEVICE = "cuda" if torch.cuda.is_available() else "cpu"  # what device auto settles on
 
 
 @pytest.fixture(scope="module")
@@ -83,7 +85,7 @@ def test_a_render_makes_every_frame_with_the_sound(song, tiny_weights, tmp_path)
     assert abs(facts.duration_s - 4.0) < 0.1
     assert result.duration_s == pytest.approx(4.0, abs=0.01)
     assert (result.width, result.height, result.fps) == (128, 128, FPS)
-    assert result.device == "cpu" and result.tempo_bpm == pytest.approx(120, abs=2)
+    assert result.device == _AUTO_DEVICE and result.tempo_bpm == pytest.approx(120, abs=2)
     assert abs(len(synth.read_audio(result.output)) / 22050 - 4.0) < 0.1
 
 
@@ -111,7 +113,9 @@ def test_settings_are_resolved_once_and_files_read_once(song, tiny_weights, tmp_
 
 def test_a_resolved_config_is_what_every_stage_reads(song, tiny_weights, tmp_path):
     resolved = config.resolve_config("calm", weights=tiny_weights, fps=FPS, seed=4)
-    assert resolved.device == "cpu" and resolved.dtype == "float32"  # settled here, once
+    # settled here, once: auto is float16 on a GPU, float32 on the CPU
+    assert (resolved.device, resolved.dtype) == (
+        (_AUTO_DEVICE, "float16") if _AUTO_DEVICE == "cuda" else ("cpu", "float32"))
     assert resolved.model is None  # the checkpoint decides
     plan = pipeline.prepare(song, tmp_path / "calm.mp4", config=resolved)
     assert plan.config is resolved

@@ -158,15 +158,19 @@ def test_a_song_with_a_250_character_name_renders_beside_itself(tmp_path, tiny_w
 
 # -- a full disk or a dead encoder ----------------------------------------------------------
 
-def test_a_killed_encoder_stops_the_render_at_once(tmp_path, tiny_weights, monkeypatch):
+# with a GPU the video is encoded in chunks by several ffmpegs (--encoders): the error still
+# names the video asked for, not a chunk of it
+@pytest.mark.parametrize("encoders", [1, 2])
+def test_a_killed_encoder_stops_the_render_at_once(tmp_path, tiny_weights, monkeypatch,
+                                                   encoders):
     song = synth.write_wav(tmp_path / "long.wav", synth.click_track(120, 20.0)[0])
-    encoders: list[subprocess.Popen] = []
+    processes: list[subprocess.Popen] = []
     real_popen = ffmpeg.popen
 
     def popen(arguments, **options):
         process = real_popen(arguments, **options)
         if "rawvideo" in arguments:
-            encoders.append(process)
+            processes.append(process)
         return process
 
     monkeypatch.setattr(ffmpeg, "popen", popen)
@@ -175,16 +179,16 @@ def test_a_killed_encoder_stops_the_render_at_once(tmp_path, tiny_weights, monke
     def progress(stage, done, total):
         if stage != "frames" or done == 0:
             return
-        if not encoders[0].returncode and not made_after_kill:
-            encoders[0].kill()
-            encoders[0].wait()
+        if not processes[0].returncode and not made_after_kill:
+            processes[0].kill()
+            processes[0].wait()
             made_after_kill.append(done)
         made_after_kill.append(done)
 
     target = tmp_path / "long.mp4"
     with pytest.raises(EncodeError) as caught:
         pipeline.render(song, target, weights=tiny_weights, fps=12, batch_size=4,
-                        progress=progress)
+                        encoders=encoders, progress=progress)
     assert str(caught.value) == f"ffmpeg could not write {target}: it was killed (signal 9)"
     # the render stopped at the next batch, not after the 240 frames of the song
     assert made_after_kill[-1] - made_after_kill[0] <= 4, made_after_kill
@@ -206,12 +210,14 @@ def _small_disk(root: Path, size: str):
         subprocess.run(["umount", "-l", str(folder)], check=False)
 
 
-def test_a_full_disk_stops_the_render_with_one_line(tmp_path, tiny_weights):
+@pytest.mark.parametrize("encoders", [1, 2])
+def test_a_full_disk_stops_the_render_with_one_line(tmp_path, tiny_weights, encoders):
     song = synth.write_wav(tmp_path / "song.wav", synth.click_track(120, 8.0)[0])
     with _small_disk(tmp_path, "96k") as disk:
         # lossless frames fill 96 kB within the first second of video
         code, _, stderr = run(str(song), "--weights", str(tiny_weights), "--fps", "30",
-                              "--set", "crf=0", "-o", str(disk / "video.mp4"), "-q")
+                              "--set", "crf=0", "--encoders", str(encoders),
+                              "-o", str(disk / "video.mp4"), "-q")
         left = sorted(p.name for p in disk.iterdir())
     lines = stderr.strip().splitlines()
     assert code == 4, stderr
