@@ -1120,6 +1120,16 @@ def main(argv: list[str] | None = None) -> None:
     except AudioganError as exc:
         err.print(f"audiogan: error: {exc}", markup=False, highlight=False, soft_wrap=True)
         sys.exit(exit_code(exc))
+    except ImportError as exc:
+        if (exc.name or "").partition(".")[0] == "audiogan":
+            raise  # a module of our own: a bug, with its traceback
+        # a dependency that is installed but will not load (a half-finished upgrade, a wheel
+        # for another Python): the installation is broken, as with a missing ffmpeg
+        broken = ResourceError(f"a package audiogan needs would not load ({exc}); reinstall "
+                               "audiogan with its dependencies: pip install --force-reinstall "
+                               "audiogan")
+        err.print(f"audiogan: error: {broken}", markup=False, highlight=False, soft_wrap=True)
+        sys.exit(exit_code(broken))
     except click_exceptions.NoArgsIsHelpError as exc:
         exc.show()
         sys.exit(0)

@@ -249,6 +249,19 @@ def test_bad_input_from_a_real_shell(tmp_path):
                                     "check the path"
 
 
+def test_a_dependency_that_will_not_load_is_one_line(sample_song):
+    """A broken installation (seen: soundfile without its cffi backend) gets one line too."""
+    blocked = ("import sys; sys.modules['soundfile'] = None; "
+               "from audiogan.cli import main; main()")
+    result = subprocess.run([sys.executable, "-c", blocked, "analyze", str(sample_song)],
+                            capture_output=True, text=True)
+    assert result.returncode == 4
+    assert result.stderr.strip() == (
+        "audiogan: error: a package audiogan needs would not load (import of soundfile halted; "
+        "None in sys.modules); reinstall audiogan with its dependencies: pip install "
+        "--force-reinstall audiogan")
+
+
 @pytest.mark.parametrize("signal_name", ["SIGINT", "SIGTERM"])
 def test_interrupted_render_leaves_nothing(tmp_path, tiny_weights, signal_name):
     import contextlib
