@@ -19,7 +19,9 @@ played, so this module does the same job one STFT hop at a time:
    *on* the beat instead of a frame or two after it was heard. The tempo changes when the
    music does (the DBN's tempo transitions), and only at the tempo level people tap:
    the posterior is weighed by a running tempogram with librosa's preference around 120
-   BPM, which keeps a busy hi-hat from doubling the tempo.
+   BPM, which keeps a busy hi-hat from doubling the tempo. A `tempo_range` that leaves that
+   tempo out halves or doubles it, as offline: the tracker follows the pulse it hears and
+   reports every second beat of it (those with the heavier bass), or adds the midpoints.
 4. **silence**: after a second of silence the posterior is reset (every tempo and phase
    equally likely) and no beats are reported; when the music comes back, the tracker
    locks on again from scratch within a few beats.
@@ -40,6 +42,9 @@ from audiogan.beats import TEMPO_RANGE, TempoStates
 
 __all__ = ["StreamFeatures", "HopValues", "Activation", "CausalTracker", "CausalBeats",
            "track_causal", "SILENCE_DB"]
+
+ACCENT_HOPS = (-2, 3)
+"""Where a beat's bass is looked for, in hops around it (halving: which beats to keep)."""
 
 SILENCE_DB = -60.0
 """A hop this far below the recent loud level (or below -80 dBFS) counts as silence."""
@@ -268,7 +273,8 @@ class CausalTracker:
     fps : float
         Hops per second.
     tempo_range : (float, float)
-        Slowest and fastest beat, BPM.
+        Slowest and fastest beat, BPM. The pulse is followed over the default range as well,
+        and halved or doubled into this one.
     lookahead_s : float
         How far ahead a beat is committed: a beat predicted within this of now is reported
         now (at its predicted time), so that a picture made now can show it on time.
@@ -278,7 +284,9 @@ class CausalTracker:
                  transition_lambda: float = 100.0, observation_lambda: int = 16,
                  lookahead_s: float = 0.0, silence_reset_s: float = 1.0):
         self.fps = fps
-        self.states = TempoStates(fps=fps, min_bpm=tempo_range[0], max_bpm=tempo_range[1],
+        self.tempo_range = tempo_range
+        self.states = TempoStates(fps=fps, min_bpm=min(tempo_range[0], TEMPO_RANGE[0]),
+                                  max_bpm=max(tempo_range[1], TEMPO_RANGE[1]),
                                   transition_lambda=transition_lambda,
                                   observation_lambda=observation_lambda)
         self.transition = np.exp(self.states.log_transition)
@@ -304,10 +312,17 @@ class CausalTracker:
         self.hop = -1
         self.last_beat = -np.inf
         self.beats: list[float] = []
+        # halving: the pulse's beats counted, and the bass heard on each of the two kinds
+        self.pulses = 0
+        self.last_pulse = -np.inf
+        self.accent = np.zeros(2)
+        self.kept = 0
+        self.bass = np.zeros(ACCENT_HOPS[1] - ACCENT_HOPS[0] + 1)
 
     def reset(self) -> None:
         """Every tempo and phase equally likely; no beats until the music is heard again."""
         self.alpha = np.full(self.states.count, 1.0 / self.states.count)
+        self.level = 0
         self.heard = 0
         self.quiet = 0
         self.autocorrelation[:] = 0.0
@@ -315,8 +330,26 @@ class CausalTracker:
 
     @property
     def interval(self) -> float:
-        """The believed beat interval in hops (0 before the tracker is locked)."""
-        return float(self.states.intervals[self._tempo()]) if self.locked else 0.0
+        """The beat interval in hops, at the level of `tempo_range` (0 before the tracker is
+        locked)."""
+        return self._pulse_interval() * 2.0 ** self._level() if self.locked else 0.0
+
+    def _pulse_interval(self) -> float:
+        """The interval of the pulse heard, in hops."""
+        return float(self.states.intervals[self._tempo()])
+
+    def _level(self) -> int:
+        """How often the pulse heard is halved (negative: doubled) to fit `tempo_range`:
+        once at most each way; a range that holds none of them gets the pulse itself. A
+        tempo within 5 % outside the range keeps the level it had, so that a song swaying
+        across an edge of the range is not halved and doubled by turns."""
+        bpm = 60.0 * self.fps / self._pulse_interval()
+        low, high = self.tempo_range
+        shown = bpm / 2.0 ** self.level
+        if not low / 1.05 <= shown <= high * 1.05:
+            self.level = (1 if bpm > high and bpm / 2 >= low
+                          else -1 if bpm < low and bpm * 2 <= high else 0)
+        return self.level
 
     @property
     def locked(self) -> bool:
@@ -345,14 +378,24 @@ class CausalTracker:
         inside = (ratio < self.band) & (ratio > 1 / self.band)
         return inside[self.tempo_of_state]
 
-    def next_beat(self) -> float:
-        """Hops from the current hop to the next predicted beat (0: the beat is now)."""
+    def _next_pulse(self) -> float:
+        """Hops from the current hop to the pulse's next predicted beat."""
         tempo = self._tempo()
         first = self.states.first[tempo]
         interval = self.states.intervals[tempo]
         slice_ = self.alpha[first:first + interval]
         position = int(np.argmax(slice_))
         return float((interval - position) % interval)
+
+    def next_beat(self) -> float:
+        """Hops from the current hop to the next predicted beat (0: the beat is now)."""
+        pulse, interval = self._next_pulse(), self._pulse_interval()
+        level = self._level()
+        if level < 0:  # the midpoints too
+            return pulse % (interval / 2)
+        if level > 0 and (self.pulses - self.kept) % 2:  # the pulse's next beat is dropped
+            return pulse + interval
+        return pulse
 
     def phase(self, ahead: float = 0.0) -> float:
         """Position within the beat, in [0, 1), `ahead` hops from the current hop
@@ -394,10 +437,32 @@ class CausalTracker:
         due = self.next_beat()
         if due > interval / 2:  # a prediction just past the beat means it was just now
             due -= interval
+        beat = None
         if due <= self.lookahead and self.hop + due - self.last_beat > 0.6 * interval:
             self.last_beat = self.hop + due
-            return self.last_beat / self.fps
-        return None
+            beat = self.last_beat / self.fps
+        if self._level() > 0:
+            self._count_pulse(onset_low)
+        return beat
+
+    def _count_pulse(self, onset_low: float) -> None:
+        """Halving: count the pulse's beats as they pass, weigh the bass around each beat of
+        either kind, and keep the heavier kind (by a margin, so that the beat does not
+        flip)."""
+        self.bass = np.roll(self.bass, -1)
+        self.bass[-1] = onset_low
+        if self.hop - self.last_pulse == ACCENT_HOPS[1]:  # the bass is heard around it now
+            kind = (self.pulses - 1) % 2
+            self.accent[kind] = 0.8 * self.accent[kind] + float(self.bass.max())
+            if self.accent[1 - self.kept] > 1.25 * self.accent[self.kept]:
+                self.kept = 1 - self.kept
+        interval = self._pulse_interval()
+        due = self._next_pulse()
+        if due > interval / 2:
+            due -= interval
+        if due <= 0 and self.hop + due - self.last_pulse > 0.6 * interval:
+            self.last_pulse = self.hop + round(due)
+            self.pulses += 1
 
     def _correlate(self, activation: float) -> None:
         self.history = np.roll(self.history, 1)

@@ -88,6 +88,20 @@ def test_a_tempo_ramp_is_followed():
     assert 60 / np.median(np.diff(late)) > 125
 
 
+def test_a_tempo_range_halves_or_doubles_the_pulse_heard():
+    """As offline: the pulse is followed where it is heard, and the beats reported are every
+    second one (those with the bass) or the pulse with its midpoints."""
+    song = band_song("ramp")  # 96 -> 132 BPM, the kick on beats 1 and 3 of each bar
+    half = track_causal(song.y, song.sr, tempo_range=(50.0, 100.0))
+    assert np.all(60 / np.diff(_after(half.beats_s)) < 100 * 1.05)
+    assert _f(song.beats_s[0::2], half.beats_s) > 0.9  # on the kicks
+    steady = band_song("steady")  # 120 BPM
+    double = track_causal(steady.y, steady.sr, tempo_range=(180.0, 300.0))
+    beats = steady.beats_s
+    eighths = np.sort(np.concatenate([beats, (beats[:-1] + beats[1:]) / 2]))
+    assert _f(eighths, double.beats_s) > 0.95
+
+
 def test_stream_features_do_not_depend_on_block_sizes():
     song = band_song("steady")
     y = song.y[: 5 * song.sr]
