@@ -249,12 +249,14 @@ def test_bad_input_from_a_real_shell(tmp_path):
                                     "check the path"
 
 
-def test_a_dependency_that_will_not_load_is_one_line(sample_song):
+def test_a_dependency_that_will_not_load_is_one_line(sample_song, tmp_path):
     """A broken installation (seen: soundfile without its cffi backend) gets one line too."""
     blocked = ("import sys; sys.modules['soundfile'] = None; "
                "from audiogan.cli import main; main()")
+    # a cache of its own: an analysis cached by an earlier test would need no librosa at all
     result = subprocess.run([sys.executable, "-c", blocked, "analyze", str(sample_song)],
-                            capture_output=True, text=True)
+                            capture_output=True, text=True,
+                            env={**os.environ, "AUDIOGAN_CACHE": str(tmp_path)})
     assert result.returncode == 4
     assert result.stderr.strip() == (
         "audiogan: error: a package audiogan needs would not load (import of soundfile halted; "
