@@ -136,6 +136,10 @@ class MappingConfig:
     """Time constant of the class morph, in seconds."""
     downbeat_accent: float = 0.3
     """Extra pulse on the first beat of a bar, relative to the beat's own (0: none)."""
+    halftime_bpm: float = 150.0
+    """From this tempo (BPM) up, beats 2 and 4 of a 4/4 bar pulse at half strength, so that
+    the picture moves with the half-speed beat that many listeners tap at fast tempos as
+    well as with every beat (0: never)."""
     section_shift: float = 0.6
     """How far a new section moves the class mix, on its bar line: 0 not at all, 1 the
     classes trade places completely."""
@@ -303,6 +307,7 @@ RANGES: dict[str, Range] = {
     "class_sharpness": Range(0.0, 50.0),
     "class_smoothing_s": Range(0.0, 60.0),
     "downbeat_accent": Range(0.0, 4.0),
+    "halftime_bpm": Range(0.0, 400.0),
     "section_shift": Range(0.0, 1.0),
     "section_morph_s": Range(0.0, 60.0),
     "drop_db": Range(0.0, 60.0),

@@ -179,6 +179,26 @@ def test_downbeats_get_a_stronger_pulse():
     assert envelope[75] == pytest.approx(plain[75])
 
 
+def _bars(bpm: float, meter: int, n: int = 360, fps: float = 30.0) -> Features:
+    """A beat every 60 / bpm s from frame 0, a bar line every `meter` beats, even onsets."""
+    beats = np.arange(0, n / fps, 60.0 / bpm)
+    return dataclasses.replace(synth.features(n, fps, beats_s=beats,
+                                              onset=np.full(n, 0.5, np.float32)),
+                               tempo_bpm=bpm, downbeats_s=beats[::meter], meter=meter)
+
+
+def test_a_fast_song_pulses_on_beats_1_and_3_at_twice_the_strength_of_2_and_4():
+    config = dataclasses.replace(CONFIG, downbeat_accent=0.0, calm=0.0)
+    fast, _ = beat_pulses(_bars(180.0, 4), config)  # a beat every 10 frames, a bar every 40
+    assert [fast[40 + 10 * k] / fast[40] for k in range(4)] == pytest.approx([1, 0.5, 1, 0.5])
+    # slower than halftime_bpm, in 3, or with the setting off: every beat alike
+    for features, options in ((_bars(140.0, 4), {}), (_bars(180.0, 3), {}),
+                              (_bars(180.0, 4), {"halftime_bpm": 0.0})):
+        envelope, _ = beat_pulses(features, dataclasses.replace(config, **options))
+        on_beats = envelope[features.beat_frames]
+        assert on_beats.min() == pytest.approx(on_beats.max()), (features.tempo_bpm, options)
+
+
 def test_fills_and_silences_calm_the_motion():
     n, fps = 360, 30.0
     beats = np.arange(0, n, 15) / fps
