@@ -262,8 +262,8 @@ _BATCH_SIZE = typer.Option(help="Frames per model call [default: by device and s
 _DEVICE = typer.Option(help="auto, cpu or cuda [default: auto].", show_default=False)
 _DTYPE = typer.Option(help="auto (float16 on CUDA, float32 on the CPU), float32, float16 or "
                       "bfloat16 (autocast on the CPU).", show_default=False)
-_COMPILE = typer.Option("--compile", help="torch.compile the generator (pays off on long GPU "
-                        "renders).")
+_COMPILE = typer.Option("--compile", help="torch.compile the generator (about 30 s up front; "
+                        "pays off only where the model, not the encoder, sets the pace).")
 _ENCODERS = typer.Option("--encoders", help="ffmpeg processes encoding at once [default: 1 on "
                          "the CPU, one per 4 host cores (up to 4) beside a GPU].",
                          show_default=False)
