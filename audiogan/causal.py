@@ -434,9 +434,7 @@ class CausalTracker:
         if not self.locked:
             return None
         interval = self.interval
-        due = self.next_beat()
-        if due > interval / 2:  # a prediction just past the beat means it was just now
-            due -= interval
+        due = _signed(self.next_beat(), interval)
         beat = None
         if due <= self.lookahead and self.hop + due - self.last_beat > 0.6 * interval:
             self.last_beat = self.hop + due
@@ -457,9 +455,7 @@ class CausalTracker:
             if self.accent[1 - self.kept] > 1.25 * self.accent[self.kept]:
                 self.kept = 1 - self.kept
         interval = self._pulse_interval()
-        due = self._next_pulse()
-        if due > interval / 2:
-            due -= interval
+        due = _signed(self._next_pulse(), interval)
         if due <= 0 and self.hop + due - self.last_pulse > 0.6 * interval:
             self.last_pulse = self.hop + round(due)
             self.pulses += 1
@@ -470,6 +466,12 @@ class CausalTracker:
         lagged = self.history[self.states.intervals]
         self.autocorrelation = (self.correlation_keep * self.autocorrelation
                                 + (1 - self.correlation_keep) * activation * lagged)
+
+
+def _signed(due: float, interval: float) -> float:
+    """Hops to a predicted beat, negative when it is just past: a prediction more than half
+    a beat away means the beat was just now."""
+    return due - interval if due > interval / 2 else due
 
 
 def track_causal(blocks: Iterable[np.ndarray] | np.ndarray, sr: int = 22050, *,
