@@ -21,7 +21,8 @@ played, so this module does the same job one STFT hop at a time:
    the posterior is weighed by a running tempogram with librosa's preference around 120
    BPM, which keeps a busy hi-hat from doubling the tempo. A `tempo_range` that leaves that
    tempo out halves or doubles it, as offline: the tracker follows the pulse it hears and
-   reports every second beat of it (those with the heavier bass), or adds the midpoints.
+   reports every second (fourth ...) beat of it, those with the heavier bass, or adds the
+   midpoints.
 4. **silence**: after a second of silence the posterior is reset (every tempo and phase
    equally likely) and no beats are reported; when the music comes back, the tracker
    locks on again from scratch within a few beats.
@@ -312,10 +313,11 @@ class CausalTracker:
         self.hop = -1
         self.last_beat = -np.inf
         self.beats: list[float] = []
-        # halving: the pulse's beats counted, and the bass heard on each of the two kinds
+        # halving: the pulse's beats counted, and the bass heard on each kind of them (the
+        # first, second ... of each group of 2 ** level)
         self.pulses = 0
         self.last_pulse = -np.inf
-        self.accent = np.zeros(2)
+        self.accent = np.zeros(1)
         self.kept = 0
         self.bass = np.zeros(ACCENT_HOPS[1] - ACCENT_HOPS[0] + 1)
 
@@ -339,16 +341,18 @@ class CausalTracker:
         return float(self.states.intervals[self._tempo()])
 
     def _level(self) -> int:
-        """How often the pulse heard is halved (negative: doubled) to fit `tempo_range`:
-        once at most each way; a range that holds none of them gets the pulse itself. A
-        tempo within 5 % outside the range keeps the level it had, so that a song swaying
-        across an edge of the range is not halved and doubled by turns."""
+        """How often the pulse heard is halved (negative: doubled) to fit `tempo_range`, as
+        offline, while it fits. A tempo within 5 % outside the range keeps the level it had,
+        so that a song swaying across an edge of the range is not halved and doubled by
+        turns."""
         bpm = 60.0 * self.fps / self._pulse_interval()
         low, high = self.tempo_range
-        shown = bpm / 2.0 ** self.level
-        if not low / 1.05 <= shown <= high * 1.05:
-            self.level = (1 if bpm > high and bpm / 2 >= low
-                          else -1 if bpm < low and bpm * 2 <= high else 0)
+        if not low / 1.05 <= bpm / 2.0 ** self.level <= high * 1.05:
+            self.level = 0
+            while bpm / 2.0 ** self.level > high and bpm / 2.0 ** (self.level + 1) >= low:
+                self.level += 1
+            while bpm / 2.0 ** self.level < low and bpm / 2.0 ** (self.level - 1) <= high:
+                self.level -= 1
         return self.level
 
     @property
@@ -391,11 +395,10 @@ class CausalTracker:
         """Hops from the current hop to the next predicted beat (0: the beat is now)."""
         pulse, interval = self._next_pulse(), self._pulse_interval()
         level = self._level()
-        if level < 0:  # the midpoints too
-            return pulse % (interval / 2)
-        if level > 0 and (self.pulses - self.kept) % 2:  # the pulse's next beat is dropped
-            return pulse + interval
-        return pulse
+        if level < 0:  # the points between too
+            return pulse % (interval / 2 ** -level)
+        # halved: the pulse's beats up to the next of the kind kept are dropped
+        return pulse + ((self.kept - self.pulses) % 2 ** level) * interval
 
     def phase(self, ahead: float = 0.0) -> float:
         """Position within the beat, in [0, 1), `ahead` hops from the current hop
@@ -447,13 +450,17 @@ class CausalTracker:
         """Halving: count the pulse's beats as they pass, weigh the bass around each beat of
         either kind, and keep the heavier kind (by a margin, so that the beat does not
         flip)."""
+        kinds = 2 ** self._level()
+        if len(self.accent) != kinds:  # a new level: its kinds are weighed afresh
+            self.accent, self.kept = np.zeros(kinds), 0
         self.bass = np.roll(self.bass, -1)
         self.bass[-1] = onset_low
         if self.hop - self.last_pulse == ACCENT_HOPS[1]:  # the bass is heard around it now
-            kind = (self.pulses - 1) % 2
+            kind = (self.pulses - 1) % kinds
             self.accent[kind] = 0.8 * self.accent[kind] + float(self.bass.max())
-            if self.accent[1 - self.kept] > 1.25 * self.accent[self.kept]:
-                self.kept = 1 - self.kept
+            heaviest = int(np.argmax(self.accent))
+            if self.accent[heaviest] > 1.25 * self.accent[self.kept]:
+                self.kept = heaviest
         interval = self._pulse_interval()
         due = _signed(self._next_pulse(), interval)
         if due <= 0 and self.hop + due - self.last_pulse > 0.6 * interval:
