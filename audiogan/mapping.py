@@ -194,8 +194,8 @@ def _halftime_weight(features: Features, config: MappingConfig) -> np.ndarray:
 
     Listeners tap a fast song at its tempo or at half of it (on beats 1 and 3), and a
     tracker may choose either: at 185-199 BPM, where madmom taps 92-100, every beat pulsing
-    alike moved the picture as much half a beat off madmom's beats as on them (beat lift
-    1.96-2.71). Half-strength pulses between them make both beats visible."""
+    alike moved the picture nearly as much half a beat off madmom's beats as on them (beat
+    lift 1.96 and 2.19). Half-strength pulses between them make both beats visible."""
     beats, downbeats = features.beat_frames, features.downbeat_frames
     weight = np.ones(len(beats))
     if not (config.halftime_bpm > 0 and features.tempo_bpm >= config.halftime_bpm
