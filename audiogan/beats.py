@@ -41,8 +41,8 @@ import numpy as np
 
 __all__ = ["BeatGrid", "track_grid", "tracking_envelope", "beat_activation", "dbn_beats",
            "tapped_beats", "beat_support", "find_downbeats", "tempo_at", "grid_from_bpm",
-           "pulse_clarity", "BEAT_TRACKERS", "TEMPO_RANGE", "LOW_CONFIDENCE", "CLEAR_PULSE",
-           "TempoStates"]
+           "pulse_clarity", "range_level", "BEAT_TRACKERS", "TEMPO_RANGE", "LOW_CONFIDENCE",
+           "CLEAR_PULSE", "TempoStates"]
 
 BEAT_TRACKERS = ("auto", "audiogan", "beat_this")
 """Who may find the beats: audiogan's own tracker, Beat This! (`audiogan.beatthis`), or auto."""
@@ -255,6 +255,18 @@ def _median_bpm(frames: np.ndarray, fps: float) -> float:
 _OVERRULED = np.log2([2.0, 0.5, 4.0 / 3.0, 3.0 / 4.0])
 
 
+def range_level(bpm: float, tempo_range: tuple[float, float]) -> int:
+    """How many times `bpm` is halved (negative: doubled) to lie within `tempo_range`, each
+    step taken only while the result still fits; 0 when it lies there, or no level does."""
+    low, high = tempo_range
+    level = 0
+    while bpm / 2.0 ** level > high and bpm / 2.0 ** (level + 1) >= low:
+        level += 1
+    while bpm / 2.0 ** level < low and bpm / 2.0 ** (level - 1) <= high:
+        level -= 1
+    return level
+
+
 def tapped_beats(activation: np.ndarray, *, fps: float, global_bpm: float,
                  tempo_range: tuple[float, float] = TEMPO_RANGE,
                  tolerance: float = 0.06, band: float = 1.4,
@@ -290,10 +302,7 @@ def tapped_beats(activation: np.ndarray, *, fps: float, global_bpm: float,
         band = min(band, held_band)
     if not low <= tempo <= high:
         band = min(band, held_band)
-    while tempo > high and tempo / 2 >= low:
-        tempo /= 2
-    while tempo < low and tempo * 2 <= high:
-        tempo *= 2
+    tempo /= 2.0 ** range_level(tempo, tempo_range)
     lower, upper = max(low, tempo / band), min(high, tempo * band)
     if lower >= upper:  # no level of the pulse fits a range narrower than an octave
         lower, upper = low, high

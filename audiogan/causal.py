@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from audiogan.beats import TEMPO_RANGE, TempoStates
+from audiogan.beats import TEMPO_RANGE, TempoStates, range_level
 
 __all__ = ["StreamFeatures", "HopValues", "Activation", "CausalTracker", "CausalBeats",
            "track_causal", "SILENCE_DB"]
@@ -325,6 +325,7 @@ class CausalTracker:
         """Every tempo and phase equally likely; no beats until the music is heard again."""
         self.alpha = np.full(self.states.count, 1.0 / self.states.count)
         self.level = 0
+        self._settle()
         self.heard = 0
         self.quiet = 0
         self.autocorrelation[:] = 0.0
@@ -334,26 +335,22 @@ class CausalTracker:
     def interval(self) -> float:
         """The beat interval in hops, at the level of `tempo_range` (0 before the tracker is
         locked)."""
-        return self._pulse_interval() * 2.0 ** self._level() if self.locked else 0.0
+        return self._pulse_interval() * 2.0 ** self.level if self.locked else 0.0
 
     def _pulse_interval(self) -> float:
         """The interval of the pulse heard, in hops."""
-        return float(self.states.intervals[self._tempo()])
+        return float(self.states.intervals[self.tempo_index])
 
-    def _level(self) -> int:
-        """How often the pulse heard is halved (negative: doubled) to fit `tempo_range`, as
-        offline, while it fits. A tempo within 5 % outside the range keeps the level it had,
-        so that a song swaying across an edge of the range is not halved and doubled by
-        turns."""
+    def _settle(self) -> None:
+        """After the posterior moved: the pulse's tempo (`tempo_index`), and how often it is
+        halved (negative: doubled) to fit `tempo_range`, as offline (`range_level`). A tempo
+        within 5 % outside the range keeps the level it had, so that a song swaying across
+        an edge of the range is not halved and doubled by turns."""
+        self.tempo_index = self._tempo()
         bpm = 60.0 * self.fps / self._pulse_interval()
         low, high = self.tempo_range
         if not low / 1.05 <= bpm / 2.0 ** self.level <= high * 1.05:
-            self.level = 0
-            while bpm / 2.0 ** self.level > high and bpm / 2.0 ** (self.level + 1) >= low:
-                self.level += 1
-            while bpm / 2.0 ** self.level < low and bpm / 2.0 ** (self.level - 1) <= high:
-                self.level -= 1
-        return self.level
+            self.level = range_level(bpm, self.tempo_range)
 
     @property
     def locked(self) -> bool:
@@ -384,7 +381,7 @@ class CausalTracker:
 
     def _next_pulse(self) -> float:
         """Hops from the current hop to the pulse's next predicted beat."""
-        tempo = self._tempo()
+        tempo = self.tempo_index
         first = self.states.first[tempo]
         interval = self.states.intervals[tempo]
         slice_ = self.alpha[first:first + interval]
@@ -394,7 +391,7 @@ class CausalTracker:
     def next_beat(self) -> float:
         """Hops from the current hop to the next predicted beat (0: the beat is now)."""
         pulse, interval = self._next_pulse(), self._pulse_interval()
-        level = self._level()
+        level = self.level
         if level < 0:  # the points between too
             return pulse % (interval / 2 ** -level)
         # halved: the pulse's beats up to the next of the kind kept are dropped
@@ -434,6 +431,7 @@ class CausalTracker:
             moved = np.where(band, moved + 1e-9 * moved.max(), 0.0)
         total = moved.sum()
         self.alpha = moved / total if total > 0 else np.full_like(moved, 1 / len(moved))
+        self._settle()
         if not self.locked:
             return None
         interval = self.interval
@@ -442,7 +440,7 @@ class CausalTracker:
         if due <= self.lookahead and self.hop + due - self.last_beat > 0.6 * interval:
             self.last_beat = self.hop + due
             beat = self.last_beat / self.fps
-        if self._level() > 0:
+        if self.level > 0:
             self._count_pulse(onset_low)
         return beat
 
@@ -450,7 +448,7 @@ class CausalTracker:
         """Halving: count the pulse's beats as they pass, weigh the bass around each beat of
         either kind, and keep the heavier kind (by a margin, so that the beat does not
         flip)."""
-        kinds = 2 ** self._level()
+        kinds = 2 ** self.level
         if len(self.accent) != kinds:  # a new level: its kinds are weighed afresh
             self.accent, self.kept = np.zeros(kinds), 0
         self.bass = np.roll(self.bass, -1)
