@@ -268,12 +268,18 @@ def beat_grid(hop: HopFeatures, *, tempo_range: tuple[float, float] = TEMPO_RANG
     beat activation (`audiogan.beatnet`), or with `learned_activation` off the onsets alone."""
     if len(hop.onset) < 8 or not np.any(hop.onset > 0):
         return BeatGrid(np.zeros(0), np.zeros(0), 0, 0.0, confidence=0.0)
-    bpm = global_tempo(hop.onset, sr=hop.sr, hop_length=hop.hop_length)
     low, high = tempo_range
-    while bpm > high:  # the tempogram's choice, moved by octaves into the range asked for
-        bpm /= 2
-    while 0 < bpm < low:
-        bpm *= 2
+
+    def tempogram_bpm(start: int, end: int) -> float:
+        """The tempogram's choice over hops start .. end, moved by octaves into the range
+        asked for."""
+        bpm = global_tempo(hop.onset[start:end], sr=hop.sr, hop_length=hop.hop_length)
+        while bpm > high:
+            bpm /= 2
+        while 0 < bpm < low:
+            bpm *= 2
+        return bpm
+
     envelopes = []
     for envelope in (hop.onset, hop.onset_low, hop.onset_high, hop.onset_vibrato):
         # the first frames' flux is the window filling up from the zero padding, not a hit
@@ -285,7 +291,8 @@ def beat_grid(hop: HopFeatures, *, tempo_range: tuple[float, float] = TEMPO_RANG
     learned, downbeat = (beatnet.activations(hop.mel_db) if learned_activation
                          else (None, None))
     return track_grid(envelopes, hop.onset_low, hop.chroma, hop.rms, fps=hop.fps,
-                      chroma_fps=hop.sr / hop.chroma_hop_length, global_bpm=bpm,
+                      chroma_fps=hop.sr / hop.chroma_hop_length,
+                      global_bpm=tempogram_bpm(0, len(hop.onset)), section_bpm=tempogram_bpm,
                       delay_s=hop.hop_length / hop.sr, tempo_range=tempo_range,
                       learned=learned, learned_downbeat=downbeat, edge_hops=EDGE_HOPS)
 

@@ -19,7 +19,8 @@ hop, so a whole song's worth is small). The steps:
    A 3:2 disagreement is left to the DBN: that is the tempogram pulling a fast song
    (160-190 BPM) towards 120. `tempo_range` bounds both. The grid is then the DBN's path
    within 40 % of the tempo chosen (20 % after such a disagreement), which follows a ramp
-   but cannot jump an octave midway;
+   but cannot jump an octave midway. A song whose tempo changes for good is split where
+   the first pass steps (`tempo_sections`), and each section chosen for as a song;
    in a shuffle, a grid held by a loud swung off-beat (two thirds into the beat) moves
    onto the beat;
 4. **confidence**: each envelope alone also gets a DBN path; a beat of the grid is as
@@ -34,7 +35,7 @@ hop, so a whole song's worth is small). The steps:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -42,7 +43,7 @@ import numpy as np
 __all__ = ["BeatGrid", "track_grid", "tracking_envelope", "beat_activation", "dbn_beats",
            "tapped_beats", "beat_support", "find_downbeats", "tempo_at", "grid_from_bpm",
            "pulse_clarity", "range_level", "BEAT_TRACKERS", "TEMPO_RANGE", "LOW_CONFIDENCE",
-           "CLEAR_PULSE", "TempoStates"]
+           "CLEAR_PULSE", "TempoStates", "tempo_sections"]
 
 BEAT_TRACKERS = ("auto", "audiogan", "beat_this")
 """Who may find the beats: audiogan's own tracker, Beat This! (`audiogan.beatthis`), or auto."""
@@ -71,6 +72,17 @@ LEARNED_SURE = 0.3
 """A learned activation (`audiogan.beatnet`) this high at a beat of the grid counts as a
 beat fully heard. At the grids' beats on the benchmark: 0.3-0.8 where the beat is right
 (lowest on dense metal), 0.07-0.18 on the pulseless pieces, 0.04 on a drone."""
+
+SECTION_S = 15.0
+"""The shortest stretch of a song that gets a tempo of its own (`tempo_sections`)."""
+
+SECTION_STEP = 0.12
+"""How far (octaves, about 9 %) a tempo must step, other than by whole octaves, to start a
+new section (`tempo_sections`)."""
+
+SECTION_CONTEXT_S = 3.0
+"""Seconds before its start that a section is tracked from, so that its path is settled
+by its first beat."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -250,6 +262,9 @@ def _median_bpm(frames: np.ndarray, fps: float) -> float:
     return 60.0 * fps / float(np.median(np.diff(frames))) if len(frames) > 1 else 0.0
 
 
+CROSS_RHYTHM = float(np.log2(4.0 / 3.0))
+"""3:2 and 4:3 (and their octaves) are this far, in octaves, from a whole octave."""
+
 # tempo ratios (DBN / tempogram) at which the DBN is overruled: double and half speed, and
 # the 4:3 of a dotted-eighth cross-rhythm; 3:2 is the tempogram's own error on fast songs
 _OVERRULED = np.log2([2.0, 0.5, 4.0 / 3.0, 3.0 / 4.0])
@@ -269,6 +284,7 @@ def range_level(bpm: float, tempo_range: tuple[float, float]) -> int:
 
 def tapped_beats(activation: np.ndarray, *, fps: float, global_bpm: float,
                  tempo_range: tuple[float, float] = TEMPO_RANGE,
+                 section_bpm: Callable[[int, int], float] | None = None,
                  tolerance: float = 0.06, band: float = 1.4,
                  held_band: float = 1.2) -> np.ndarray:
     """Beat frames at the metrical level people tap, shape (B,) (see the module notes).
@@ -288,10 +304,133 @@ def tapped_beats(activation: np.ndarray, *, fps: float, global_bpm: float,
     within `held_band`, so that it cannot slide back on to the tempo just turned down: at
     1.4 it went from the right 96 BPM to a 4:3 cross-rhythm at 129 (blupi-008), and at 130
     BPM back to the 4:3 of the dotted eighths (nexuiz-neuronal_diving).
+
+    A song whose tempo changes for good (a medley, a slow section, a song that speeds up
+    by a third) is split where the first pass's tempo steps (`tempo_sections`) when
+    `section_bpm` gives the second opinion for a stretch of hops ``(start, end)``; each
+    section then gets its own level and band, as a song of its own would.
     """
     low, high = tempo_range
     frames = dbn_beats(activation, fps=fps, min_bpm=min(low, TEMPO_RANGE[0]),
                        max_bpm=max(high, TEMPO_RANGE[1]))
+    n = len(activation)
+    sections = [(0, n)] if section_bpm is None else _distinct(
+        tempo_sections(frames, n, fps=fps), frames, activation, fps=fps,
+        section_bpm=section_bpm, tolerance=tolerance)
+    if section_bpm is None or len(sections) == 1:
+        return _tapped(activation, frames, fps=fps, global_bpm=global_bpm,
+                       tempo_range=tempo_range, tolerance=tolerance, band=band,
+                       held_band=held_band)
+    reach = int(round(SECTION_CONTEXT_S * fps))
+    grid = np.zeros(0, dtype=np.int64)
+    for start, end in sections:
+        # tracked from a little before its start, so that its path is settled by then
+        first = max(0, start - reach)
+        own = frames[(frames >= start) & (frames < end)] - first
+        piece = first + _tapped(activation[first:end], own, fps=fps,
+                                global_bpm=section_bpm(start, end), tempo_range=tempo_range,
+                                tolerance=tolerance, band=band, held_band=held_band)
+        piece = piece[piece >= start]
+        if len(grid) > 1 and len(piece) > 1:
+            # across the seam no two beats closer than 60 % of either side's beat
+            close = 0.6 * min(grid[-1] - grid[-2], piece[1] - piece[0])
+            piece = piece[piece - grid[-1] >= close]
+        grid = np.concatenate([grid, piece])
+    return grid
+
+
+def tempo_sections(frames: np.ndarray, n: int, *, fps: float,
+                   shortest_s: float = SECTION_S, step: float = SECTION_STEP,
+                   window: int = 16) -> list[tuple[int, int]]:
+    """The stretches ``(start, end)`` of hops, in order and covering ``0 .. n``, over
+    which the beat `frames` keep a tempo of their own.
+
+    A stretch is split at the beat where the median tempo of the `window` intervals after
+    it differs from that of the `window` before by more than `step` octaves from a whole
+    number of octaves, and the medians of the two whole sides differ as much; both sides
+    last `shortest_s` or more. A jump of exactly an octave is the same pulse at another
+    level, not a new tempo, and a ramp never steps that far within `window` beats.
+    """
+    frames = np.asarray(frames, dtype=np.int64)
+    if len(frames) < 2 * window + 1:
+        return [(0, n)]
+    octaves = np.log2(60.0 * fps / np.maximum(np.diff(frames), 1))
+    shortest = shortest_s * fps
+
+    def split(lo: int, hi: int) -> list[int]:
+        """Indices of the intervals that start new sections within intervals lo .. hi-1."""
+        best, where = step, -1
+        for k in range(lo + window, hi - window + 1):
+            if frames[k] - frames[lo] < shortest or frames[hi] - frames[k] < shortest:
+                continue
+            jump = float(_off_octave(np.median(octaves[k:k + window])
+                                    - np.median(octaves[k - window:k])))
+            if jump > best and _off_octave(np.median(octaves[k:hi])
+                                          - np.median(octaves[lo:k])) > step:
+                best, where = jump, k
+        if where < 0:
+            return []
+        # the medians step anywhere over a window's width: the section starts at the
+        # interval that leaves each side closest to its own tempo (an octave counting alike)
+        before = float(np.median(octaves[where - window:where]))
+        after = float(np.median(octaves[where:where + window]))
+        candidates = np.arange(where - window // 2, where + window // 2 + 1)
+        cost = [_off_octave(octaves[k - window // 2:k] - before).sum()
+                + _off_octave(octaves[k:k + window // 2] - after).sum() for k in candidates]
+        where = int(candidates[int(np.argmin(cost))])
+        return split(lo, where) + [where] + split(where, hi)
+
+    starts = split(0, len(octaves))
+    edges = [0] + [int(frames[k]) for k in starts] + [n]
+    return list(zip(edges[:-1], edges[1:], strict=True))
+
+
+def _off_octave(octaves: np.ndarray | float) -> np.ndarray:
+    """How far (octaves) from a whole number of octaves: 0 for the same pulse at any level."""
+    return np.abs(octaves - np.round(octaves))
+
+
+def _distinct(sections: list[tuple[int, int]], frames: np.ndarray, activation: np.ndarray, *,
+              fps: float, section_bpm: Callable[[int, int], float], tolerance: float,
+              step: float = SECTION_STEP) -> list[tuple[int, int]]:
+    """`sections` with each one joined to the one before unless the first pass's tempo
+    steps by more than `step` octaves (other than whole octaves) between them, and the
+    step is heard for sure:
+
+    - on both sides the first pass's beats are clearly heard (the learned activation at
+      them `LEARNED_SURE` or more, at the median): in a pulseless stretch (an orchestral
+      intro, ambient) the first pass wanders, 0.03-0.17 there on the benchmark;
+    - and the step is no 3:2 or 4:3 (at any octave) unless the tempogram steps too: a
+      first pass that moves from a cross-rhythm to the beat over the same music is no new
+      tempo (hyperrogue-caribbean, split there, lost the beat for half a minute).
+    """
+    def tempi(section: tuple[int, int]) -> tuple[float, float, float]:
+        start, end = section
+        inside = frames[(frames >= start) & (frames < end)]
+        heard = float(np.median(_peak_near(activation, inside, 2))) if len(inside) else 0.0
+        return _median_bpm(inside, fps), heard, section_bpm(start, end)
+
+    kept = [sections[0]]
+    for section in sections[1:]:
+        (before, heard_before, tempogram_before), (after, heard_after, tempogram_after) = \
+            tempi(kept[-1]), tempi(section)
+        change = float(_off_octave(np.log2(after / before))) if min(before, after) > 0 else 0.0
+        cross = abs(change - CROSS_RHYTHM) < tolerance
+        moved = min(tempogram_before, tempogram_after) > 0 and _off_octave(
+            np.log2(tempogram_after / tempogram_before)) > step
+        if (change > step and min(heard_before, heard_after) >= LEARNED_SURE
+                and (moved or not cross)):
+            kept.append(section)
+        else:
+            kept[-1] = (kept[-1][0], section[1])
+    return kept
+
+
+def _tapped(activation: np.ndarray, frames: np.ndarray, *, fps: float, global_bpm: float,
+            tempo_range: tuple[float, float], tolerance: float, band: float,
+            held_band: float) -> np.ndarray:
+    """`tapped_beats` over one stretch of a steady tempo, given the first pass's `frames`."""
+    low, high = tempo_range
     tempo = _median_bpm(frames, fps)
     if tempo <= 0:
         return frames
@@ -536,7 +675,8 @@ def track_grid(envelopes: Sequence[np.ndarray], onset_low: np.ndarray, chroma: n
                tempo_range: tuple[float, float] = TEMPO_RANGE,
                learned: np.ndarray | None = None,
                learned_downbeat: np.ndarray | None = None,
-               edge_hops: int = 0) -> BeatGrid:
+               edge_hops: int = 0,
+               section_bpm: Callable[[int, int], float] | None = None) -> BeatGrid:
     """The beat grid of a song from its hop-rate onset `envelopes` (each shape (F,), rate
     `fps`; the first is the all-band flux), with a confidence per beat.
 
@@ -547,6 +687,8 @@ def track_grid(envelopes: Sequence[np.ndarray], onset_low: np.ndarray, chroma: n
     what the grid follows when given; the onset envelopes are then the second opinions of
     the confidence only. On the first `edge_hops` hops, where the envelopes could not be
     measured, its word keeps a beat where the song already sounds (`_trim_ends`).
+    `section_bpm` is the second opinion on the tempo of a stretch of hops, for a song
+    whose tempo changes (`tapped_beats`).
     """
     empty = BeatGrid(np.zeros(0), np.zeros(0), 0, 0.0, confidence=0.0)
     onset = np.asarray(envelopes[0], dtype=np.float64)
@@ -561,7 +703,7 @@ def track_grid(envelopes: Sequence[np.ndarray], onset_low: np.ndarray, chroma: n
     activation = onsets if learned is None else np.asarray(learned, dtype=np.float64)
     # the ends are trimmed where no onset supports a beat (a fading tail, a lead-in)
     frames = _trim_ends(tapped_beats(activation, fps=fps, global_bpm=global_bpm,
-                                     tempo_range=tempo_range), onsets,
+                                     tempo_range=tempo_range, section_bpm=section_bpm), onsets,
                         heard=None if learned is None else activation,
                         level=np.asarray(rms, dtype=np.float64), edge=edge_hops)
     # silence keeps no beats: the level around each beat against the song's loud parts

@@ -6,10 +6,10 @@ as ``audiogan.testing``; nothing in audiogan itself imports it.
 Drums (kick, snare, hi-hat), a plucked bass on the chord roots and struck chords, built from
 oscillators and seeded noise. The beat grid is exact by construction, so a tracker can be
 scored against it (`benchmarks/bench_beats.py`, `tests/test_beats.py`). The tempo may change
-over time (a ramp), the eighths may swing, parts may be left out (a drumless intro, a
-breakdown) and the bar may have 3 or 4 beats.
+over time (a ramp, or a step to a new tempo), the eighths may swing, parts may be left out
+(a drumless intro, a breakdown) and the bar may have 3 or 4 beats.
 
-    song = band_song("ramp")          # or steady, swing, intro_drop, waltz, breakdown
+    song = band_song("ramp")  # or steady, swing, intro_drop, waltz, live, breakdown, tempo_change
     song.y, song.sr, song.beats_s, song.downbeats_s, song.sections
 """
 
@@ -198,6 +198,10 @@ def _ramp(start_bpm: float, end_bpm: float, seconds: float) -> Callable[[float],
     return lambda t: start_bpm + (end_bpm - start_bpm) * min(max(t / seconds, 0.0), 1.0)
 
 
+def _step(first_bpm: float, then_bpm: float, at_s: float) -> Callable[[float], float]:
+    return lambda t: first_bpm if t < at_s else then_bpm
+
+
 def _songs() -> dict[str, Callable[[], Song]]:
     verse, chorus = Part("verse", 8), Part("chorus", 8, progression="drop")
     return {
@@ -228,6 +232,12 @@ def _songs() -> dict[str, Callable[[], Song]]:
             [verse, Part("break", 4, drums=False, level=0.5, comp=True),
              Part("drop", 8, progression="drop")],
             bpm=126, seed=4),
+        # the band moves up a gear for the last two parts: 96 BPM, then 140 from bar 17
+        # (which starts at 0.3 + 64 beats of 0.625 s)
+        "tempo_change": lambda: render_song(
+            "tempo_change",
+            [verse, chorus, Part("faster", 8), Part("chorus", 8, progression="drop")],
+            bpm=_step(96, 140, 40.3 + 0.1), seed=7),
     }
 
 

@@ -18,6 +18,7 @@ from audiogan.beats import (
     pulse_clarity,
     tapped_beats,
     tempo_at,
+    tempo_sections,
     track_grid,
 )
 from audiogan.testing import Part, band_song, render_song
@@ -83,6 +84,64 @@ def test_tempo_curve_follows_a_ramp():
     early, late = features.tempo_curve[60], features.tempo_curve[450]  # at 6 s and 45 s
     assert early == pytest.approx(96 + 36 * 6 / 50, abs=3)
     assert late == pytest.approx(96 + 36 * 45 / 50, abs=3)
+
+
+def test_a_song_that_changes_tempo_keeps_its_beats_on_both_sides():
+    # 96 BPM, then 140 from 40.3 s: one level chosen for the whole song put the first part
+    # at 192 (every beat and every "and")
+    song = band_song("tempo_change")
+    features = analyze(song.y, sr=song.sr, fps=10)
+    change = 40.3
+    for side in (song.beats_s < change, song.beats_s >= change):
+        inside = features.beats_s[(features.beats_s >= song.beats_s[side][0] - 0.1)
+                                  & (features.beats_s <= song.beats_s[side][-1] + 0.1)]
+        assert _f(song.beats_s[side], inside) >= 0.97
+    assert features.tempo_curve[200] == pytest.approx(96, rel=0.03)  # at 20 s
+    assert features.tempo_curve[600] == pytest.approx(140, rel=0.03)  # at 60 s
+
+
+def test_tempo_sections_split_where_the_tempo_steps_for_good():
+    fps = 100.0
+
+    def beats(*stretches: tuple[float, float]) -> np.ndarray:
+        """Beat hops of stretches of (BPM, seconds), one after another."""
+        times, t = [], 0.0
+        for bpm, seconds in stretches:
+            steps = np.arange(t, t + seconds - 1e-9, 60 / bpm)
+            times.extend(steps)
+            t = steps[-1] + 60 / bpm
+        return np.round(np.array(times) * fps).astype(int)
+
+    frames = beats((96, 40), (140, 30))
+    n = int(frames[-1] + fps)
+    sections = tempo_sections(frames, n, fps=fps)
+    assert len(sections) == 2
+    assert sections[0][0] == 0 and sections[-1][1] == n
+    assert sections[1][0] == pytest.approx(40 * fps, abs=60 / 96 * fps)
+    # the same pulse an octave up, a gentle ramp and a short excursion are no new tempo
+    assert len(tempo_sections(beats((96, 40), (192, 30)), n, fps=fps)) == 1
+    ramp = np.round(np.cumsum(60 * fps / np.linspace(96, 132, 100))).astype(int)
+    assert len(tempo_sections(ramp, int(ramp[-1]), fps=fps)) == 1
+    assert len(tempo_sections(beats((120, 30), (160, 8), (120, 30)), n, fps=fps)) == 1
+
+
+def test_a_cross_rhythm_for_a_while_is_no_new_tempo():
+    # 130 BPM throughout; over the first 20 s louder accents every three sixteenths (173
+    # BPM, a 4:3) that the first pass follows, and a tempogram that reads 173 all along:
+    # the step to 130 is no change of tempo, so the song keeps one grid, on the beat (split
+    # there, the first 20 s went on at 173)
+    fps = 100.0
+    activation, beats = _pulses(130, fps=fps)
+    activation[beats] = 0.8
+    accents = _pulses(130 / 0.75, fps=fps)[1]
+    activation[beats[beats < 20 * fps]] = 0.35
+    activation[accents[accents < 20 * fps]] = 0.8
+    first_pass = dbn_beats(activation, fps=fps)
+    assert len(tempo_sections(first_pass, len(activation), fps=fps)) == 2
+    tapped = tapped_beats(activation, fps=fps, global_bpm=173.0,
+                          section_bpm=lambda start, end: 173.0)
+    assert 60 * fps / np.median(np.diff(tapped[tapped < 20 * fps])) == pytest.approx(130, rel=0.02)
+    assert _f(beats / fps, tapped / fps) >= 0.95
 
 
 def test_dbn_follows_a_changing_period_and_holds_through_gaps():
