@@ -314,10 +314,10 @@ def tapped_beats(activation: np.ndarray, *, fps: float, global_bpm: float,
     frames = dbn_beats(activation, fps=fps, min_bpm=min(low, TEMPO_RANGE[0]),
                        max_bpm=max(high, TEMPO_RANGE[1]))
     n = len(activation)
-    sections = [(0, n)] if section_bpm is None else _distinct(
-        tempo_sections(frames, n, fps=fps), frames, activation, fps=fps,
-        section_bpm=section_bpm, tolerance=tolerance)
-    if section_bpm is None or len(sections) == 1:
+    sections = [(0, n)] if section_bpm is None else tempo_sections(frames, n, fps=fps)
+    if section_bpm is None or len(sections) == 1 or not _all_heard(
+            sections, frames, activation, fps=fps, section_bpm=section_bpm,
+            tolerance=tolerance):
         return _tapped(activation, frames, fps=fps, global_bpm=global_bpm,
                        tempo_range=tempo_range, tolerance=tolerance, band=band,
                        held_band=held_band)
@@ -381,7 +381,17 @@ def tempo_sections(frames: np.ndarray, n: int, *, fps: float,
         return split(lo, where) + [where] + split(where, hi)
 
     starts = split(0, len(octaves))
-    edges = [0] + [int(frames[k]) for k in starts] + [n]
+    # a split moved to its step may leave two neighbours at one tempo after all: joined
+    bounds = [0, *starts, len(octaves)]
+    k = 1
+    while k < len(bounds) - 1:
+        before = np.median(octaves[bounds[k - 1]:bounds[k]])
+        after = np.median(octaves[bounds[k]:bounds[k + 1]])
+        if _off_octave(after - before) > step:
+            k += 1
+        else:
+            del bounds[k]
+    edges = [0] + [int(frames[k]) for k in bounds[1:-1]] + [n]
     return list(zip(edges[:-1], edges[1:], strict=True))
 
 
@@ -390,19 +400,23 @@ def _off_octave(octaves: np.ndarray | float) -> np.ndarray:
     return np.abs(octaves - np.round(octaves))
 
 
-def _distinct(sections: list[tuple[int, int]], frames: np.ndarray, activation: np.ndarray, *,
-              fps: float, section_bpm: Callable[[int, int], float], tolerance: float,
-              step: float = SECTION_STEP) -> list[tuple[int, int]]:
-    """`sections` with each one joined to the one before unless the first pass's tempo
-    steps by more than `step` octaves (other than whole octaves) between them, and the
-    step is heard for sure:
+def _all_heard(sections: list[tuple[int, int]], frames: np.ndarray, activation: np.ndarray,
+               *, fps: float, section_bpm: Callable[[int, int], float], tolerance: float,
+               step: float = SECTION_STEP) -> bool:
+    """Whether every change of tempo between `sections` is heard for sure:
 
-    - on both sides the first pass's beats are clearly heard (the learned activation at
-      them `LEARNED_SURE` or more, at the median): in a pulseless stretch (an orchestral
-      intro, ambient) the first pass wanders, 0.03-0.17 there on the benchmark;
+    - the first pass's tempo steps by more than `step` octaves (other than whole octaves);
+    - on both sides its beats are clearly heard (the learned activation at them
+      `LEARNED_SURE` or more, at the median). In a pulseless stretch (an orchestral intro,
+      ambient) the first pass wanders: 0.03-0.26 there on the benchmark and in whole
+      orchestral pieces;
     - and the step is no 3:2 or 4:3 (at any octave) unless the tempogram steps too: a
       first pass that moves from a cross-rhythm to the beat over the same music is no new
       tempo (hyperrogue-caribbean, split there, lost the beat for half a minute).
+
+    One doubtful step and the song is not split at all: the first pass is wandering, and
+    a section chosen for alone then lost the song's level (wesnoth-the_dangerous_symphony,
+    AMLt 0.90 -> 0.52), or a section that joined two mixed the tempi of both.
     """
     def tempi(section: tuple[int, int]) -> tuple[float, float, float]:
         start, end = section
@@ -410,20 +424,18 @@ def _distinct(sections: list[tuple[int, int]], frames: np.ndarray, activation: n
         heard = float(np.median(_peak_near(activation, inside, 2))) if len(inside) else 0.0
         return _median_bpm(inside, fps), heard, section_bpm(start, end)
 
-    kept = [sections[0]]
-    for section in sections[1:]:
-        (before, heard_before, tempogram_before), (after, heard_after, tempogram_after) = \
-            tempi(kept[-1]), tempi(section)
-        change = float(_off_octave(np.log2(after / before))) if min(before, after) > 0 else 0.0
+    measured = [tempi(section) for section in sections]
+    for (before, heard_before, tempogram_before), (after, heard_after, tempogram_after) in \
+            zip(measured[:-1], measured[1:], strict=True):
+        if min(before, after, tempogram_before, tempogram_after) <= 0:
+            return False
+        change = float(_off_octave(np.log2(after / before)))
         cross = abs(change - CROSS_RHYTHM) < tolerance
-        moved = min(tempogram_before, tempogram_after) > 0 and _off_octave(
-            np.log2(tempogram_after / tempogram_before)) > step
-        if (change > step and min(heard_before, heard_after) >= LEARNED_SURE
-                and (moved or not cross)):
-            kept.append(section)
-        else:
-            kept[-1] = (kept[-1][0], section[1])
-    return kept
+        moved = _off_octave(np.log2(tempogram_after / tempogram_before)) > step
+        if (change <= step or min(heard_before, heard_after) < LEARNED_SURE
+                or (cross and not moved)):
+            return False
+    return True
 
 
 def _tapped(activation: np.ndarray, frames: np.ndarray, *, fps: float, global_bpm: float,

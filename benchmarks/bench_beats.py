@@ -1,6 +1,6 @@
 """Beat tracking against ground truth: audiogan's grid, plain librosa and madmom, side by side.
 
-Four sets of songs:
+Five sets of songs:
 
 - **synth**: the band-like songs of `tests/bandsynth.py` (steady, tempo ramp, swing, quiet
   drumless intro then a drop, 3/4, a breakdown, a humanised live take with fills), whose
@@ -10,11 +10,15 @@ Four sets of songs:
   one (exact) and otherwise against madmom's RNN + DBN tracker (a strong tracker, not the
   truth: the ``ref`` column says which);
 - **extra**: 41 more recordings against madmom, added after the tracker was tuned (music its
-  rules and networks were not chosen on).
+  rules and networks were not chosen on);
+- **medley**: the first 30 s of two or three songs of the other sets, one after another, so
+  that the tempo changes for good where they meet (64-167 BPM), scored against each part's
+  own reference.
 
-The midi, real and extra sets are built by ``python benchmarks/beat_data.py`` (see its docstring
-for the Debian packages it reads and how a beat is defined); they live outside the
-repository (``$AUDIOGAN_BEAT_BENCH``, default ``~/.cache/audiogan/beat-bench``).
+The midi, real and extra sets (and from them the medleys) are built by
+``python benchmarks/beat_data.py`` (see its docstring for the Debian packages it reads and
+how a beat is defined); they live outside the repository (``$AUDIOGAN_BEAT_BENCH``,
+default ``~/.cache/audiogan/beat-bench``).
 
 For each song and tracker it reports the beat F-measure (mir_eval, 70 ms window, no beats
 trimmed), AMLt (mir_eval continuity: correct at the tapped level or at double, half or
@@ -30,7 +34,7 @@ off-beat), and the tempo octave ratio (the tracker's median tempo over the refer
 
 The synth set also prints its historical table (downbeat F, meter, sections, tempo).
 
-    python benchmarks/bench_beats.py [--set synth|midi|real|extra|all] [--songs steady,ramp]
+    python benchmarks/bench_beats.py [--set synth|midi|real|extra|medley|all] [--songs steady,ramp]
                                      [--markdown] [--json OUT] [--no-madmom]
 
 Scoring an experimental tracker from a Python session (any function from ``(y, sr)`` to
@@ -38,7 +42,7 @@ beat times in seconds, or to an object with ``beats_s`` and ``downbeats_s``)::
 
     import sys; sys.path.insert(0, "benchmarks")
     import bench_beats as bb
-    items = bb.load_items(["midi", "real"])          # or ["synth"], all four by default
+    items = bb.load_items(["midi", "real"])          # or ["synth"], all five by default
     rows = bb.score(my_tracker, items)               # one dict per song: f, amlt, octave ...
     bb.print_summary({"mine": rows, "audiogan": bb.score(bb.audiogan, items)})
 """
@@ -77,7 +81,21 @@ __all__ = ["Item", "load_items", "score", "audiogan", "librosa_beats", "madmom_b
            "print_summary", "SETS"]
 
 WINDOW_S = 0.07
-SETS = ("synth", "midi", "real", "extra")
+SETS = ("synth", "midi", "real", "extra", "medley")
+
+MEDLEYS = (
+    ("hyperrogue-motion", "singularity-nebula", "msx-city_blues"),
+    ("singularity-by-product", "hyperrogue-laboratory", "wesnoth-battle"),
+    ("warzone-track5", "nexuiz-infight"),
+    ("singularity-deprecation", "singularity-media_threat"),
+    ("msx-careless_perc", "msx-say_what"),
+    ("wesnoth-breaking_the_chains", "warzone-track8", "hyperrogue-savino-ivory"),
+    ("blupi-005", "msx-no_work_song", "msx-mighty_giant_run"),
+    ("msx-be_sharp", "hyperrogue-hell", "singularity-inevitable"),
+)
+"""The medley set: songs of the other sets at 64-167 BPM, the first `MEDLEY_PART_S` of each
+played one after another, so that the tempo changes for good where they meet."""
+MEDLEY_PART_S = 30.0
 Tracker = Callable[[np.ndarray, int], Any]
 
 
@@ -138,7 +156,10 @@ def load_items(sets: Sequence[str] = SETS, dest: Path | None = None,
     if not manifest.exists():
         raise SystemExit(f"no beat data at {manifest}: run python benchmarks/beat_data.py")
     entries = json.loads(manifest.read_text())["items"]
-    for wanted_set in wanted:
+    if "medley" in wanted:
+        by_name = {entry["name"]: entry for entry in entries}
+        items += [_medley(by_name, names) for names in MEDLEYS]
+    for wanted_set in (s for s in wanted if s != "medley"):
         for entry in (e for e in entries if e["set"] == wanted_set):
             y, sr = soundfile.read(entry["audio"], dtype="float32")
             downbeats = (np.loadtxt(entry["downbeats"], ndmin=1)
@@ -147,6 +168,26 @@ def load_items(sets: Sequence[str] = SETS, dest: Path | None = None,
                               np.loadtxt(entry["beats"], ndmin=1), downbeats,
                               entry["reference"], audio_path=Path(entry["audio"])))
     return items
+
+
+def _medley(entries: dict[str, dict], names: Sequence[str]) -> Item:
+    """One medley: the parts' openings one after another, each with its own reference
+    beats ("tempo-map" when every part has one, otherwise "madmom", which is then not
+    scored)."""
+    audio, beats, references, sr, start = [], [], set(), 0, 0.0
+    for name in names:
+        entry = entries[name]
+        y, sr = soundfile.read(entry["audio"], dtype="float32")
+        y = y[:int(MEDLEY_PART_S * sr)]
+        part = np.loadtxt(entry["beats"], ndmin=1)
+        beats.append(start + part[part < len(y) / sr])
+        audio.append(y)
+        references.add(entry["reference"])
+        start += len(y) / sr
+    reference = "tempo-map" if references == {"tempo-map"} else "madmom"
+    name = "+".join(name.split("-", 1)[1] for name in names)
+    return Item(name, "medley", np.concatenate(audio), sr, np.concatenate(beats), None,
+                reference)
 
 
 # --- trackers ------------------------------------------------------------------------------
@@ -303,7 +344,8 @@ def table_lines(results: dict[str, list[dict]], markdown: bool = False) -> list[
     for tracker in trackers:
         header += [f"{tracker} F", "AMLt", "oct"]
     header += ["ref BPM", "downbeat F"]
-    widths = [6, 28, 10] + [11, 6, 5] * len(trackers) + [8, 11]
+    longest = max((len(row["song"]) for row in results[trackers[0]]), default=0)
+    widths = [7, max(28, longest + 1), 10] + [11, 6, 5] * len(trackers) + [8, 11]
     lines = []
     if markdown:
         lines += ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
