@@ -349,7 +349,9 @@ def tempo_sections(frames: np.ndarray, n: int, *, fps: float,
     it differs from that of the `window` before by more than `step` octaves from a whole
     number of octaves, and the medians of the two whole sides differ as much; both sides
     last `shortest_s` or more. A jump of exactly an octave is the same pulse at another
-    level, not a new tempo, and a ramp never steps that far within `window` beats.
+    level, not a new tempo, and a ramp never steps that far within `window` beats. The
+    split is then moved to the beat where the step is, and neighbours that this leaves at
+    one tempo after all are joined again.
     """
     frames = np.asarray(frames, dtype=np.int64)
     if len(frames) < 2 * window + 1:
@@ -381,7 +383,6 @@ def tempo_sections(frames: np.ndarray, n: int, *, fps: float,
         return split(lo, where) + [where] + split(where, hi)
 
     starts = split(0, len(octaves))
-    # a split moved to its step may leave two neighbours at one tempo after all: joined
     bounds = [0, *starts, len(octaves)]
     k = 1
     while k < len(bounds) - 1:
@@ -391,7 +392,7 @@ def tempo_sections(frames: np.ndarray, n: int, *, fps: float,
             k += 1
         else:
             del bounds[k]
-    edges = [0] + [int(frames[k]) for k in bounds[1:-1]] + [n]
+    edges = [0] + [int(frames[bound]) for bound in bounds[1:-1]] + [n]
     return list(zip(edges[:-1], edges[1:], strict=True))
 
 
