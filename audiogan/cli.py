@@ -410,6 +410,24 @@ def _tempo_curve(features: Any) -> list[list[float]]:
     return _at_beats(features, features.tempo_curve, 2)
 
 
+def _tempo_changes(features: Any) -> list[dict[str, float]]:
+    """The stretches of the song at a tempo of their own (`audiogan.beats.tempo_sections`
+    over the grid's beats): start and end (s) and the tempo (BPM); one for a steady song."""
+    import numpy as np
+
+    from audiogan.beats import tempo_sections
+
+    beats_ms = np.round(np.asarray(features.beats_s) * 1000).astype(np.int64)
+    end_ms = int(round(features.duration_s * 1000))
+    changes = []
+    for start, end in tempo_sections(beats_ms, end_ms, fps=1000.0):
+        inside = beats_ms[(beats_ms >= start) & (beats_ms < end)]
+        if len(inside) > 1:
+            changes.append({"start": start / 1000, "end": end / 1000,
+                            "bpm": round(60000 / float(np.median(np.diff(inside))), 1)})
+    return changes
+
+
 class _AlbumReporter:
     """The album view: tracks done (with time left) and the current track's frames; plain
     lines (`_PlainLines`) when stderr is not a terminal."""
@@ -631,6 +649,7 @@ def analyze_command(
         "meter": features.meter,
         "downbeats_s": [round(float(b), 4) for b in features.downbeats_s],
         "tempo_curve": _tempo_curve(features),
+        "tempo_changes": _tempo_changes(features),
         "confidence_curve": _at_beats(features, features.frame_confidence, 3),
         "sections": [{"start": round(float(a), 4), "end": round(float(b), 4),
                       "label": str(label)}
@@ -646,6 +665,10 @@ def analyze_command(
               + (f", first at {features.beats_s[0]:.2f} s" if len(features.beats_s) else "")
               + f" ({features.beat_tracker} tracker, confidence "
               f"{features.beat_confidence:.2f})")
+    if len(report["tempo_changes"]) > 1:
+        out.print("  the tempo changes: " + ", ".join(
+            f"{change['bpm']:.1f} BPM from {change['start']:.1f} s"
+            for change in report["tempo_changes"]))
     out.print(f"  peak {features.peak_dbfs:.1f} dBFS, mean loudness "
               f"{report['loudness_db_mean']:.1f} dB")
     if len(features.downbeats_s):

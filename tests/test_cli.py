@@ -134,6 +134,27 @@ def test_analyze_json(sample_song):
     assert all(set(s) == {"start", "end", "label"} for s in sections)
 
 
+def test_analyze_names_the_tempo_of_each_part_of_a_song_whose_tempo_changes(tmp_path):
+    from audiogan.testing import band_song
+
+    song = band_song("tempo_change")  # 96 BPM, then 140 from 40.3 s
+    wav = synth.write_wav(tmp_path / "faster.wav", song.y, song.sr)
+    code, stdout, _ = run("analyze", str(wav), "--json")
+    assert code == 0
+    changes = json.loads(stdout)["tempo_changes"]
+    assert [change["bpm"] for change in changes] == [pytest.approx(96, rel=0.02),
+                                                      pytest.approx(140, rel=0.02)]
+    assert changes[0]["start"] == 0.0
+    assert changes[-1]["end"] == pytest.approx(len(song.y) / song.sr, abs=0.001)
+    assert changes[1]["start"] == pytest.approx(40.3, abs=0.05)
+    code, stdout, _ = run("analyze", str(wav))
+    text = " ".join(stdout.split())
+    assert "the tempo changes: 95" in text and "BPM from 40.3 s" in text
+    # a steady song is one stretch, and the plain report does not mention it
+    code, stdout, _ = run("analyze", str(Path(__file__).parent.parent / "samples" / "groove.wav"))
+    assert "tempo changes" not in stdout
+
+
 def test_classes_command():
     code, stdout, _ = run("classes", "guitar")
     assert code == 0
