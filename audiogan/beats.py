@@ -43,7 +43,7 @@ import numpy as np
 __all__ = ["BeatGrid", "track_grid", "tracking_envelope", "beat_activation", "dbn_beats",
            "tapped_beats", "beat_support", "find_downbeats", "tempo_at", "grid_from_bpm",
            "pulse_clarity", "range_level", "BEAT_TRACKERS", "TEMPO_RANGE", "LOW_CONFIDENCE",
-           "CLEAR_PULSE", "TempoStates", "tempo_sections"]
+           "CLEAR_PULSE", "TempoStates", "tempo_sections", "tempo_changes"]
 
 BEAT_TRACKERS = ("auto", "audiogan", "beat_this")
 """Who may find the beats: audiogan's own tracker, Beat This! (`audiogan.beatthis`), or auto."""
@@ -394,6 +394,19 @@ def tempo_sections(frames: np.ndarray, n: int, *, fps: float,
             del bounds[k]
     edges = [0] + [int(frames[bound]) for bound in bounds[1:-1]] + [n]
     return list(zip(edges[:-1], edges[1:], strict=True))
+
+
+def tempo_changes(beats_s: np.ndarray, duration_s: float) -> list[tuple[float, float, float]]:
+    """The stretches of a beat grid at a tempo of their own (`tempo_sections` over its beats):
+    ``(start s, end s, BPM)`` in order, one for a steady song; a stretch with fewer than two
+    beats is left out."""
+    beats_ms = np.round(np.asarray(beats_s, dtype=np.float64) * 1000).astype(np.int64)
+    changes = []
+    for start, end in tempo_sections(beats_ms, int(round(duration_s * 1000)), fps=1000.0):
+        inside = beats_ms[(beats_ms >= start) & (beats_ms < end)]
+        if len(inside) > 1:
+            changes.append((start / 1000, end / 1000, 60000 / float(np.median(np.diff(inside)))))
+    return changes
 
 
 def _off_octave(octaves: np.ndarray | float) -> np.ndarray:

@@ -411,21 +411,12 @@ def _tempo_curve(features: Any) -> list[list[float]]:
 
 
 def _tempo_changes(features: Any) -> list[dict[str, float]]:
-    """The stretches of the song at a tempo of their own (`audiogan.beats.tempo_sections`
-    over the grid's beats): start and end (s) and the tempo (BPM); one for a steady song."""
-    import numpy as np
+    """The stretches of the song at a tempo of their own: start and end (s) and the tempo
+    (BPM); one for a steady song."""
+    from audiogan.beats import tempo_changes
 
-    from audiogan.beats import tempo_sections
-
-    beats_ms = np.round(np.asarray(features.beats_s) * 1000).astype(np.int64)
-    end_ms = int(round(features.duration_s * 1000))
-    changes = []
-    for start, end in tempo_sections(beats_ms, end_ms, fps=1000.0):
-        inside = beats_ms[(beats_ms >= start) & (beats_ms < end)]
-        if len(inside) > 1:
-            changes.append({"start": start / 1000, "end": end / 1000,
-                            "bpm": round(60000 / float(np.median(np.diff(inside))), 1)})
-    return changes
+    return [{"start": start, "end": end, "bpm": round(bpm, 1)}
+            for start, end, bpm in tempo_changes(features.beats_s, features.duration_s)]
 
 
 class _AlbumReporter:

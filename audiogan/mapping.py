@@ -45,7 +45,7 @@ from typing import TYPE_CHECKING, cast
 import numpy as np
 from scipy.signal import lfilter
 
-from audiogan.beats import LOW_CONFIDENCE
+from audiogan.beats import LOW_CONFIDENCE, tempo_changes
 from audiogan.types import Z_DIM, Cue, Features, Trajectory
 
 if TYPE_CHECKING:
@@ -189,8 +189,9 @@ def beat_pulses(features: Features, config: MappingConfig) -> tuple[np.ndarray, 
 
 
 def _halftime_weight(features: Features, config: MappingConfig) -> np.ndarray:
-    """Per beat of the grid: 0.5 on beats 2 and 4 of a 4/4 bar when the song is at least
-    `halftime_bpm` fast, else 1.
+    """Per beat of the grid: 0.5 on beats 2 and 4 of a 4/4 bar where the song is at least
+    `halftime_bpm` fast (the tempo of the stretch the beat is in, for a song whose tempo
+    changes), else 1.
 
     Listeners tap a fast song at its tempo or at half of it (on beats 1 and 3), and a
     tracker may choose either: at 185-199 BPM, where madmom taps 92-100, every beat pulsing
@@ -198,14 +199,16 @@ def _halftime_weight(features: Features, config: MappingConfig) -> np.ndarray:
     lift 1.96 and 2.19). Half-strength pulses between them make both beats visible."""
     beats, downbeats = features.beat_frames, features.downbeat_frames
     weight = np.ones(len(beats))
-    if not (config.halftime_bpm > 0 and features.tempo_bpm >= config.halftime_bpm
-            and features.meter == 4 and len(downbeats)):
+    if not (config.halftime_bpm > 0 and features.meter == 4 and len(downbeats)):
         return weight
+    tempo = np.full(len(beats), features.tempo_bpm)
+    for start, end, bpm in tempo_changes(features.beats_s, features.duration_s):
+        tempo[(features.beats_s >= start) & (features.beats_s < end)] = bpm
     # each beat's place in its bar (the beats before the first bar line count back from it)
     first = np.searchsorted(beats, downbeats)
     bar = np.maximum(np.searchsorted(downbeats, beats, side="right") - 1, 0)
     position = np.arange(len(beats)) - first[bar]
-    weight[position % 2 == 1] = 0.5
+    weight[(position % 2 == 1) & (tempo >= config.halftime_bpm)] = 0.5
     return weight
 
 

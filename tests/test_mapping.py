@@ -199,6 +199,23 @@ def test_a_fast_song_pulses_on_beats_1_and_3_at_twice_the_strength_of_2_and_4():
         assert on_beats.min() == pytest.approx(on_beats.max()), (features.tempo_bpm, options)
 
 
+def test_a_song_that_speeds_up_pulses_at_half_speed_only_where_it_is_fast():
+    # 100 BPM for 30 s, then 180: the song's median tempo is 180, but only the fast part
+    # gets the half-speed pulse
+    fps, n = 30.0, 1800
+    slow = np.arange(0, 30, 0.6)
+    beats = np.concatenate([slow, 30 + np.arange(0, 30 - 1e-9, 60 / 180)])
+    features = dataclasses.replace(
+        synth.features(n, fps, beats_s=beats, onset=np.full(n, 0.5, np.float32)),
+        tempo_bpm=180.0, downbeats_s=beats[::4], meter=4)
+    config = dataclasses.replace(CONFIG, downbeat_accent=0.0, calm=0.0)
+    envelope, _ = beat_pulses(features, config)
+    on_beats = envelope[features.beat_frames]
+    early, late = on_beats[beats < 29], on_beats[beats > 31]
+    assert early.min() == pytest.approx(early.max())
+    assert late.min() == pytest.approx(0.5 * late.max())
+
+
 def test_fills_and_silences_calm_the_motion():
     n, fps = 360, 30.0
     beats = np.arange(0, n, 15) / fps
