@@ -347,17 +347,21 @@ def tempo_sections(frames: np.ndarray, n: int, *, fps: float,
 
     A stretch is split at the beat where the median tempo of the `window` intervals after
     it differs from that of the `window` before by more than `step` octaves from a whole
-    number of octaves, and the medians of the two whole sides differ as much; both sides
-    last `shortest_s` or more. A jump of exactly an octave is the same pulse at another
-    level, not a new tempo, and a ramp never steps that far within `window` beats. The
-    split is then moved to the beat where the step is, and neighbours that this leaves at
-    one tempo after all are joined again.
+    number of octaves, and the medians of the `shortest_s` after and before it differ as
+    much; both sides last `shortest_s` or more. A jump of exactly an octave is the same
+    pulse at another level, not a new tempo, and a ramp never steps that far within
+    `window` beats. The split is then moved to the beat where the step is, and neighbours
+    that this leaves at one tempo after all are joined again.
     """
     frames = np.asarray(frames, dtype=np.int64)
     if len(frames) < 2 * window + 1:
         return [(0, n)]
     octaves = np.log2(60.0 * fps / np.maximum(np.diff(frames), 1))
     shortest = shortest_s * fps
+
+    # the intervals of the `shortest_s` before and after each beat
+    held_from = np.searchsorted(frames, frames - shortest)
+    held_to = np.searchsorted(frames, frames + shortest, side="right") - 1
 
     def split(lo: int, hi: int) -> list[int]:
         """Indices of the intervals that start new sections within intervals lo .. hi-1."""
@@ -367,8 +371,9 @@ def tempo_sections(frames: np.ndarray, n: int, *, fps: float,
                 continue
             jump = float(_off_octave(np.median(octaves[k:k + window])
                                     - np.median(octaves[k - window:k])))
-            if jump > best and _off_octave(np.median(octaves[k:hi])
-                                          - np.median(octaves[lo:k])) > step:
+            if jump > best and _off_octave(
+                    np.median(octaves[k:min(hi, held_to[k])])
+                    - np.median(octaves[max(lo, held_from[k]):k])) > step:
                 best, where = jump, k
         if where < 0:
             return []

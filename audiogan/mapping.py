@@ -202,8 +202,9 @@ def _halftime_weight(features: Features, config: MappingConfig) -> np.ndarray:
     if not (config.halftime_bpm > 0 and features.meter == 4 and len(downbeats)):
         return weight
     tempo = np.full(len(beats), features.tempo_bpm)
+    times = beats / features.fps
     for start, end, bpm in tempo_changes(features.beats_s, features.duration_s):
-        tempo[(features.beats_s >= start) & (features.beats_s < end)] = bpm
+        tempo[(times >= start) & (times < end)] = bpm
     # each beat's place in its bar (the beats before the first bar line count back from it)
     first = np.searchsorted(beats, downbeats)
     bar = np.maximum(np.searchsorted(downbeats, beats, side="right") - 1, 0)

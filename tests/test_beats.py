@@ -118,6 +118,9 @@ def test_tempo_sections_split_where_the_tempo_steps_for_good():
     assert len(sections) == 2
     assert sections[0][0] == 0 and sections[-1][1] == n
     assert sections[1][0] == pytest.approx(40 * fps, abs=60 / 96 * fps)
+    # a middle part at a tempo of its own, between two at the same tempo
+    middle = tempo_sections(beats((120, 30), (90, 21), (120, 30)), n, fps=fps)
+    assert [round(start / fps) for start, _ in middle] == [0, 30, 51]
     # the same pulse an octave up, a gentle ramp and a short excursion are no new tempo
     assert len(tempo_sections(beats((96, 40), (192, 30)), n, fps=fps)) == 1
     ramp = np.round(np.cumsum(60 * fps / np.linspace(96, 132, 100))).astype(int)
