@@ -764,7 +764,16 @@ def track_grid(envelopes: Sequence[np.ndarray], onset_low: np.ndarray, chroma: n
     change = _beat_chroma_change(chroma, chroma_fps, beats_s + delay_s)
     bar_start = None if learned_downbeat is None else _peak_near(
         np.asarray(learned_downbeat, dtype=np.float64), frames, 2)
-    downbeats_s, meter = find_downbeats(beats_s, accent, change, heard=bar_start)
+    # each part of a song whose tempo changes has bars of its own (a medley's songs neither
+    # share a meter nor the phase of their bar lines); the song's meter is the longest part's
+    bars, meters = [], []
+    for start, end, _ in tempo_changes(beats_s, len(onset) / fps) or [(0.0, np.inf, 0.0)]:
+        part = (beats_s >= start) & (beats_s < end)
+        downbeats, meter = find_downbeats(beats_s[part], accent[part], change[part],
+                                          heard=None if bar_start is None else bar_start[part])
+        bars.append(downbeats)
+        meters.append((int(part.sum()), meter))
+    downbeats_s, meter = np.concatenate(bars), max(meters)[1]
     tempo = float(np.median(60.0 / np.diff(beats_s))) if len(beats_s) > 1 else 0.0
     return BeatGrid(beats_s=beats_s, downbeats_s=downbeats_s, meter=meter, tempo_bpm=tempo,
                     confidence=float(support.mean()), beat_confidence=support)

@@ -100,6 +100,24 @@ def test_a_song_that_changes_tempo_keeps_its_beats_on_both_sides():
     assert features.tempo_curve[600] == pytest.approx(140, rel=0.03)  # at 60 s
 
 
+def test_each_part_of_a_medley_has_bars_of_its_own():
+    # 32 s of a 4/4 song at 120 BPM, then 24 s of a waltz at 150: one meter and one phase
+    # of the bar lines for the whole medley put one of the two parts' bars wrong
+    first = render_song("four", [Part("verse", 8), Part("chorus", 8, progression="drop")],
+                        bpm=120, first_beat=0.0, seed=1)
+    second = render_song("three", [Part("verse", 10), Part("chorus", 10, progression="drop")],
+                         bpm=150, meter=3, first_beat=0.0, seed=3)
+    seam = 32.0
+    y = np.concatenate([first.y[:int(seam * first.sr)], second.y])
+    grid = beat_grid(hop_features([y], sr=first.sr))
+    assert grid.meter == 4  # the longer part's
+    for song, offset in ((first, 0.0), (second, seam)):
+        bars = song.downbeats_s[song.downbeats_s + offset < (seam if offset == 0 else np.inf)]
+        found = grid.downbeats_s[(grid.downbeats_s >= offset + bars[0] - 0.1)
+                                 & (grid.downbeats_s <= offset + bars[-1] + 0.1)]
+        assert _f(bars + offset, found) >= 0.9, (song.name, _f(bars + offset, found))
+
+
 def test_tempo_sections_split_where_the_tempo_steps_for_good():
     fps = 100.0
 
