@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from audiogan import audio, mapping
-from audiogan.beats import LOW_CONFIDENCE
+from audiogan.beats import LOW_CONFIDENCE, tempo_changes
 from audiogan.config import resolve_config
 from audiogan.errors import ConfigError, MissingPackageError
 from audiogan.types import Features
@@ -73,7 +73,10 @@ def plot_analysis(info: audio.AudioInfo, features: Features, target: str | Path,
         wave_ax.text(begin, 1.02, f" {label}", transform=wave_ax.get_xaxis_transform(),
                      color=colour, fontsize=10, fontweight="bold", va="bottom")
     wave_ax.set_ylabel("waveform")
-    wave_ax.set_title(f"{info.path.name}: {features.tempo_bpm:.1f} BPM, "
+    parts = tempo_changes(features.beats_s, features.duration_s)
+    tempo = (" -> ".join(f"{bpm:.1f}" for _, _, bpm in parts) if len(parts) > 1
+             else f"{features.tempo_bpm:.1f}")
+    wave_ax.set_title(f"{info.path.name}: {tempo} BPM, "
                       f"{features.meter or '?'} beats a bar, {len(features.beats_s)} beats, "
                       f"{len(features.sections_s)} sections, beat confidence "
                       f"{features.beat_confidence:.2f}", loc="left", pad=16)
