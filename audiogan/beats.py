@@ -30,7 +30,8 @@ hop, so a whole song's worth is small). The steps:
    onsets around it hardly repeat at the grid's period (random hits, rubato, ambient),
    where trackers can agree on a guess;
 5. **downbeats**: for 3 and 4 beats a bar and every phase, how much more the bass-drum
-   onsets and the chord changes land on the candidate bar lines than between them.
+   onsets and the chord changes land on the candidate bar lines than between them; for
+   each part of a song whose tempo changes (`tempo_changes`) on its own.
 """
 
 from __future__ import annotations
