@@ -185,8 +185,8 @@ def _medley(entries: dict[str, dict], names: Sequence[str]) -> Item:
         references.add(entry["reference"])
         start += len(y) / sr
     reference = "tempo-map" if references == {"tempo-map"} else "madmom"
-    name = "+".join(name.split("-", 1)[1] for name in names)
-    return Item(name, "medley", np.concatenate(audio), sr, np.concatenate(beats), None,
+    title = "+".join(part.split("-", 1)[1] for part in names)
+    return Item(title, "medley", np.concatenate(audio), sr, np.concatenate(beats), None,
                 reference)
 
 
