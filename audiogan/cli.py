@@ -382,9 +382,12 @@ def render_command(
                         split_frames=split_frames)
     if not quiet:
         err.print(f"[green]done[/green]: {result.output}")
+        # a song whose tempo changes names each part's: "96 -> 140 BPM"
+        tempo = (" -> ".join(f"{bpm:.0f}" for bpm in result.tempi) if len(result.tempi) > 1
+                 else f"{result.tempo_bpm:.0f}")
         err.print(f"  {result.duration_s:.2f} s of music, {result.frames} frames at "
                   f"{result.fps:g} fps, {result.width}x{result.height}, "
-                  f"{result.tempo_bpm:.0f} BPM ({result.beats} beats, {result.beat_tracker} "
+                  f"{tempo} BPM ({result.beats} beats, {result.beat_tracker} "
                   f"tracker), on {result.device}")
         flashes = ("" if result.flashes is None else
                    f"; {result.flashes.flashes} flashes (WCAG 2.3.1), at most "

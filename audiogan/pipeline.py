@@ -33,7 +33,7 @@ from typing import Any, cast
 import numpy as np
 
 from audiogan import analysis, audio, cache, mapping, stems, tempo, timing
-from audiogan.beats import LOW_CONFIDENCE
+from audiogan.beats import LOW_CONFIDENCE, tempo_changes
 from audiogan.config import DEFAULT_FPS, RenderConfig, TempoConfig, resolve_config
 from audiogan.encode import (
     AudioTrack,
@@ -93,6 +93,9 @@ class RenderResult:
     beat_tracker: str = "audiogan"
     flashes: FlashReport | None = None
     """The general flashes (WCAG 2.3.1) the picture makes; None where not counted."""
+    tempi: tuple[float, ...] = ()
+    """Each part's tempo (BPM) in order, for a song whose tempo changes (a medley, a slow
+    middle section); one for a steady song, none without beats."""
 
     @property
     def achieved_fps(self) -> float:
@@ -790,6 +793,8 @@ def _result(plan: RenderPlan, size: int | tuple[int, int], started: float,
         output=plan.target, duration_s=plan.features.duration_s, frames=plan.n_frames,
         fps=plan.config.fps, width=width, height=height, wall_s=time.perf_counter() - started,
         tempo_bpm=plan.features.tempo_bpm, beats=len(plan.features.beats_s),
+        tempi=tuple(bpm for _, _, bpm in tempo_changes(plan.features.beats_s,
+                                                       plan.features.duration_s)),
         device=plan.config.device, beat_tracker=plan.features.beat_tracker)
 
 

@@ -155,6 +155,18 @@ def test_analyze_names_the_tempo_of_each_part_of_a_song_whose_tempo_changes(tmp_
     assert "tempo changes" not in stdout
 
 
+def test_render_summary_names_the_tempo_of_each_part(tmp_path, tiny_weights):
+    from audiogan.testing import band_song
+
+    song = band_song("tempo_change")  # 96 BPM, then 140 from 40.3 s
+    wav = synth.write_wav(tmp_path / "faster.wav", song.y, song.sr)
+    # 15.3 s at 96 BPM and 16.7 s at 140, at a few frames a second to be quick
+    code, _, stderr = run(str(wav), "--weights", str(tiny_weights), "--start", "25",
+                          "--duration", "32", "--fps", "5", "-o", str(tmp_path / "f.mp4"))
+    assert code == 0
+    assert "96 -> 140 BPM (" in " ".join(stderr.split())
+
+
 def test_classes_command():
     code, stdout, _ = run("classes", "guitar")
     assert code == 0
