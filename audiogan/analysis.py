@@ -379,7 +379,8 @@ def sample_at_frames(hop: HopFeatures, *, fps: float, tempo_bpm: float,
         times = np.arange(n_frames) / fps
         curve = (np.interp(times, grid.beats_s, grid.beat_confidence) if len(grid.beats_s)
                  else np.zeros(n_frames))
-        extra.update(downbeats_s=grid.downbeats_s, meter=grid.meter,
+        extra.update(downbeats_s=grid.downbeats_s, half_beats_s=grid.half_beats_s,
+                     meter=grid.meter,
                      tempo_curve=tempo_at(grid.beats_s, times).astype(np.float32),
                      beat_confidence=float(grid.confidence),
                      confidence_curve=curve.astype(np.float32))

@@ -137,9 +137,9 @@ class MappingConfig:
     downbeat_accent: float = 0.3
     """Extra pulse on the first beat of a bar, relative to the beat's own (0: none)."""
     halftime_bpm: float = 150.0
-    """From this tempo (BPM) up, beats 2 and 4 of a 4/4 bar pulse at half strength, so that
-    the picture moves with the half-speed beat that many listeners tap at fast tempos as
-    well as with every beat (0: never)."""
+    """From this tempo (BPM) up, every other beat pulses at half strength, so that the
+    picture moves with the half-speed beat that many listeners tap at fast tempos (the
+    beats the network hears more) as well as with every beat (0: never)."""
     section_shift: float = 0.6
     """How far a new section moves the class mix, on its bar line: 0 not at all, 1 the
     classes trade places completely."""

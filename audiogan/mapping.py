@@ -45,7 +45,7 @@ from typing import TYPE_CHECKING, cast
 import numpy as np
 from scipy.signal import lfilter
 
-from audiogan.beats import LOW_CONFIDENCE, tempo_changes
+from audiogan.beats import LOW_CONFIDENCE, half_beats, tempo_changes
 from audiogan.types import Z_DIM, Cue, Features, Trajectory
 
 if TYPE_CHECKING:
@@ -189,27 +189,31 @@ def beat_pulses(features: Features, config: MappingConfig) -> tuple[np.ndarray, 
 
 
 def _halftime_weight(features: Features, config: MappingConfig) -> np.ndarray:
-    """Per beat of the grid: 0.5 on beats 2 and 4 of a 4/4 bar where the song is at least
+    """Per beat of the grid: 0.5 on every other beat where the song is at least
     `halftime_bpm` fast (the tempo of the stretch the beat is in, for a song whose tempo
     changes), else 1.
 
-    Listeners tap a fast song at its tempo or at half of it (on beats 1 and 3), and a
-    tracker may choose either: at 185-199 BPM, where madmom taps 92-100, every beat pulsing
-    alike moved the picture nearly as much half a beat off madmom's beats as on them (beat
-    lift 1.96 and 2.19). Half-strength pulses between them make both beats visible."""
-    beats, downbeats = features.beat_frames, features.downbeat_frames
+    Listeners tap a fast song at its tempo or at half of it, and a tracker may choose
+    either: at 185-199 BPM, where madmom taps 92-100, every beat pulsing alike moved the
+    picture nearly as much half a beat off madmom's beats as on them (beat lift 1.96 and
+    2.19). Half-strength pulses between them make both levels visible. The full pulses go
+    to the tracker's half-speed beats (`Features.half_beats_s`), in 3 as in 4: at these
+    tempi a grid found in 3 was a doubled grid more often than a waltz. A grid the user
+    gave has none chosen; there they go to the beats with the stronger onsets."""
+    beats = features.beat_frames
     weight = np.ones(len(beats))
-    if not (config.halftime_bpm > 0 and features.meter == 4 and len(downbeats)):
+    if config.halftime_bpm <= 0 or len(beats) < 2:
         return weight
-    tempo = np.full(len(beats), features.tempo_bpm)
     times = beats / features.fps
+    if len(features.half_beats_s):
+        strong = np.isin(beats, np.round(features.half_beats_s * features.fps).astype(np.int64))
+    else:
+        onset = np.asarray(features.onset, dtype=np.float64)
+        near = np.stack([onset[np.clip(beats + d, 0, len(onset) - 1)] for d in (-1, 0, 1)])
+        strong = np.isin(times, half_beats(times, near.max(axis=0), features.duration_s))
     for start, end, bpm in tempo_changes(features.beats_s, features.duration_s):
-        tempo[(times >= start) & (times < end)] = bpm
-    # each beat's place in its bar (the beats before the first bar line count back from it)
-    first = np.searchsorted(beats, downbeats)
-    bar = np.maximum(np.searchsorted(downbeats, beats, side="right") - 1, 0)
-    position = np.arange(len(beats)) - first[bar]
-    weight[(position % 2 == 1) & (tempo >= config.halftime_bpm)] = 0.5
+        if bpm >= config.halftime_bpm:
+            weight[(times >= start) & (times < end) & ~strong] = 0.5
     return weight
 
 

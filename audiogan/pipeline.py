@@ -455,7 +455,8 @@ def _excerpt(features: Features, first: int, count: int) -> Features:
     keep = sections[:, 1] > sections[:, 0]
     return dataclasses.replace(
         features, duration_s=length, beats_s=times(features.beats_s),
-        downbeats_s=times(features.downbeats_s), onset=frames(features.onset),
+        downbeats_s=times(features.downbeats_s), half_beats_s=times(features.half_beats_s),
+        onset=frames(features.onset),
         loudness_db=frames(features.loudness_db), chroma=frames(features.chroma),
         tempo_curve=frames(features.tempo_curve),
         confidence_curve=frames(features.confidence_curve), sections_s=sections[keep],

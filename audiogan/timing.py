@@ -185,7 +185,8 @@ def apply_grid(features: Features, grid: BeatGrid | None) -> Features:
         return features
     frames = np.arange(features.n_frames) / features.fps
     return dataclasses.replace(
-        features, beats_s=grid.beats_s, downbeats_s=grid.downbeats_s, meter=grid.meter,
+        features, beats_s=grid.beats_s, downbeats_s=grid.downbeats_s,
+        half_beats_s=grid.half_beats_s, meter=grid.meter,
         tempo_bpm=grid.tempo_bpm, tempo_curve=tempo_at(grid.beats_s, frames).astype(np.float32),
         beat_confidence=1.0, confidence_curve=np.ones(features.n_frames, dtype=np.float32),
     )

@@ -64,6 +64,9 @@ class Features:
         `beat_confidence` everywhere.
     beat_tracker : str
         Which tracker found the beats: ``audiogan`` (its own) or ``beat_this`` (Beat This!).
+    half_beats_s : ndarray, shape (H,)
+        Every other beat, a subset of `beats_s`: the half-speed beat many listeners tap in a
+        fast song (see `audiogan.beats.half_beats`); empty where the tracker did not choose.
     """
 
     fps: float
@@ -83,6 +86,7 @@ class Features:
     beat_confidence: float = 1.0
     confidence_curve: np.ndarray = field(default_factory=lambda: np.zeros(0))
     beat_tracker: str = "audiogan"
+    half_beats_s: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
     @property
     def n_frames(self) -> int:

@@ -15,6 +15,7 @@ from audiogan.beats import (
     dbn_beats,
     find_downbeats,
     grid_from_bpm,
+    half_beats,
     pulse_clarity,
     tapped_beats,
     tempo_at,
@@ -116,6 +117,31 @@ def test_each_part_of_a_medley_has_bars_of_its_own():
         found = grid.downbeats_s[(grid.downbeats_s >= offset + bars[0] - 0.1)
                                  & (grid.downbeats_s <= offset + bars[-1] + 0.1)]
         assert _f(bars + offset, found) >= 0.9, (song.name, _f(bars + offset, found))
+
+
+def test_the_half_speed_beats_are_those_heard_more_in_each_part():
+    # 90 s at 180 BPM, louder on the odd beats (a grid at twice the tempo listeners tap),
+    # then 30 s at 100, louder on the even ones: each part's own louder half
+    fast = np.arange(0, 90, 60 / 180)
+    slow = 90 + np.arange(0, 30, 60 / 100)
+    beats = np.concatenate([fast, slow])
+    heard = np.concatenate([np.tile([0.3, 0.6], len(fast) // 2), np.tile([0.7, 0.2],
+                                                                         len(slow) // 2)])
+    chosen = half_beats(beats, heard, 120.0)
+    index = np.searchsorted(beats, chosen)
+    assert set(np.diff(index[chosen < 88])) == set(np.diff(index[chosen > 91])) == {2}
+    assert chosen[0] == fast[1] and chosen[-1] == slow[-2]  # the louder of each part
+    # a whole part decides: a stretch leaning the other way does not flip it
+    heard[100:140] = heard[100:140][::-1]
+    np.testing.assert_array_equal(half_beats(beats, heard, 120.0), chosen)
+    assert len(half_beats(np.zeros(0), np.zeros(0), 10.0)) == 0
+
+
+def test_a_grid_has_half_speed_beats_on_every_other_beat(intro_drop):
+    _, features = intro_drop
+    index = np.searchsorted(features.beats_s, features.half_beats_s)
+    np.testing.assert_array_equal(features.beats_s[index], features.half_beats_s)
+    assert set(np.diff(index)) == {2}
 
 
 def test_tempo_sections_split_where_the_tempo_steps_for_good():

@@ -187,13 +187,28 @@ def _bars(bpm: float, meter: int, n: int = 360, fps: float = 30.0) -> Features:
                                tempo_bpm=bpm, downbeats_s=beats[::meter], meter=meter)
 
 
-def test_a_fast_song_pulses_on_beats_1_and_3_at_twice_the_strength_of_2_and_4():
+def test_a_fast_song_pulses_at_half_speed_on_the_beats_the_network_hears_more():
     config = dataclasses.replace(CONFIG, downbeat_accent=0.0, calm=0.0)
     fast, _ = beat_pulses(_bars(180.0, 4), config)  # a beat every 10 frames, a bar every 40
     assert [fast[40 + 10 * k] / fast[40] for k in range(4)] == pytest.approx([1, 0.5, 1, 0.5])
-    # slower than halftime_bpm, in 3, or with the setting off: every beat alike
-    for features, options in ((_bars(140.0, 4), {}), (_bars(180.0, 3), {}),
-                              (_bars(180.0, 4), {"halftime_bpm": 0.0})):
+    # the tracker's half-speed beats are the odd ones (a grid at twice the tempo listeners
+    # tap, theirs on its odd beats): those get the full pulse, in 3 as in 4 ...
+    for meter in (3, 4):
+        features = _bars(180.0, meter)
+        heard, _ = beat_pulses(dataclasses.replace(features,
+                                                   half_beats_s=features.beats_s[1::2]), config)
+        assert [heard[40 + 10 * k] / heard[50] for k in range(4)] == pytest.approx(
+            [0.5, 1, 0.5, 1]), meter
+    # ... and without them (a grid the user gave), the beats with the stronger onsets do
+    features = _bars(180.0, 4)
+    onset = np.full(features.n_frames, 0.3, np.float32)
+    onset[features.beat_frames[1::2]] = 0.9
+    louder, _ = beat_pulses(dataclasses.replace(features, onset=onset), config)
+    floor = config.pulse_floor  # a pulse's strength also follows the onset on its beat
+    assert louder[40] / louder[50] == pytest.approx(
+        0.5 * (floor + (1 - floor) * 0.3) / (floor + (1 - floor) * 0.9))
+    # slower than halftime_bpm, or with the setting off: every beat alike
+    for features, options in ((_bars(140.0, 4), {}), (_bars(180.0, 4), {"halftime_bpm": 0.0})):
         envelope, _ = beat_pulses(features, dataclasses.replace(config, **options))
         on_beats = envelope[features.beat_frames]
         assert on_beats.min() == pytest.approx(on_beats.max()), (features.tempo_bpm, options)
