@@ -642,6 +642,7 @@ def analyze_command(
         "loudness_db_mean": round(float(features.loudness_db.mean()), 2),
         "meter": features.meter,
         "downbeats_s": [round(float(b), 4) for b in features.downbeats_s],
+        "half_beats_s": [round(float(b), 4) for b in features.half_beats_s],
         "tempo_curve": _tempo_curve(features),
         "tempo_changes": _tempo_changes(features),
         "confidence_curve": _at_beats(features, features.frame_confidence, 3),

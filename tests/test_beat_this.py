@@ -125,6 +125,9 @@ def test_cli_analyze_with_beat_this(tiny_checkpoint, clicks):
     assert report["beat_tracker"] == "beat_this"
     _check_grid(np.array(report["beats_s"]), np.array(report["downbeats_s"]), report["meter"],
                 report["tempo_bpm"], duration)
+    # its half-speed beats are every other beat, as for audiogan's own grid
+    index = np.searchsorted(report["beats_s"], report["half_beats_s"])
+    assert len(index) >= 3 and set(np.diff(index)) == {2}
     # the user's grid still wins over the tracker's
     code, stdout, stderr = run("analyze", str(song), "--beat-model", str(tiny_checkpoint),
                                "--bpm", "100", "--beat-offset", "0.3", "--json")

@@ -129,6 +129,9 @@ def test_analyze_json(sample_song):
     assert all(np.min(np.abs(grid[::4] - b)) < 0.03 for b in report["downbeats_s"])
     assert len(report["downbeats_s"]) >= 7
     assert all(abs(bpm - 112) < 2 for _, bpm in report["tempo_curve"])
+    # the half-speed beat: every other beat
+    index = np.searchsorted(report["beats_s"], report["half_beats_s"])
+    assert len(index) >= 14 and set(np.diff(index)) == {2}
     sections = report["sections"]
     assert sections[0]["start"] == 0.0 and sections[-1]["end"] == 16.0
     assert all(set(s) == {"start", "end", "label"} for s in sections)
