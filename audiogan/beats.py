@@ -426,11 +426,12 @@ def half_beats(beats_s: np.ndarray, heard: np.ndarray, duration_s: float) -> np.
     (shape (B,), how strongly each beat sounds), as a subset of `beats_s`.
 
     They are the half-speed beat that many listeners tap in a fast song, and that trackers
-    choose at half the grid's tempo: on the 13 benchmark recordings that madmom taps at
-    half audiogan's tempo, the beats the network hears more were madmom's on 11 (and half of
-    them on the other two), where the bar lines (beats 1 and 3) found them on 8. One choice
-    for the whole part, from all of it: a 20 s stretch can lean the other way
-    (wesnoth-traveling_minstrels)."""
+    choose at half the grid's tempo. On the 15 benchmark pieces (60 s each) whose reference
+    beats (madmom's, or the score's) run at half audiogan's tempo, the half that the
+    network hears more held more of them on all 15, though on three by 2 % or less (one a
+    tie: hyperrogue-caribbean). Beats 1 and 3 of the bars held them on the 9 grids found in
+    4/4. One choice for the whole part, from all of it: a 20 s stretch can lean the other
+    way (wesnoth-traveling_minstrels)."""
     beats_s = np.asarray(beats_s, dtype=np.float64)
     heard = np.asarray(heard, dtype=np.float64)
     chosen = []
