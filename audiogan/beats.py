@@ -39,7 +39,7 @@ hop, so a whole song's worth is small). The steps:
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -111,7 +111,8 @@ class BeatGrid:
         around it repeat at the grid's period (`pulse_clarity`).
     half_beats_s : ndarray, shape (H,)
         Every other beat, a subset of `beats_s`: the half-speed beat that many listeners
-        tap in a fast song (`half_beats`); empty where the tracker did not choose them.
+        tap in a fast song (`half_beats`). Not given (a grid the user wrote), beats 1 and 3
+        of each 4/4 bar; none in other meters or without bars.
     """
 
     beats_s: np.ndarray
@@ -120,12 +121,26 @@ class BeatGrid:
     tempo_bpm: float
     confidence: float = 1.0
     beat_confidence: np.ndarray = None  # type: ignore[assignment]
-    half_beats_s: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    half_beats_s: np.ndarray = None  # type: ignore[assignment]
 
     def __post_init__(self) -> None:
         if self.beat_confidence is None:
             object.__setattr__(self, "beat_confidence",
                                np.full(len(self.beats_s), self.confidence))
+        if self.half_beats_s is None:
+            object.__setattr__(self, "half_beats_s",
+                               _on_the_bar(self.beats_s, self.downbeats_s, self.meter))
+
+
+def _on_the_bar(beats_s: np.ndarray, downbeats_s: np.ndarray, meter: int) -> np.ndarray:
+    """Beats 1 and 3 of each bar of 4 (the beats before the first bar line counted back
+    from it); none in other meters."""
+    beats_s, downbeats_s = np.asarray(beats_s), np.asarray(downbeats_s)
+    if meter != 4 or len(downbeats_s) == 0 or len(beats_s) == 0:
+        return np.zeros(0)
+    first = np.searchsorted(beats_s, downbeats_s)
+    bar = np.maximum(np.searchsorted(downbeats_s, beats_s, side="right") - 1, 0)
+    return beats_s[(np.arange(len(beats_s)) - first[bar]) % 2 == 0]
 
 
 def _moving_average(values: np.ndarray, width: int) -> np.ndarray:

@@ -45,7 +45,7 @@ from typing import TYPE_CHECKING, cast
 import numpy as np
 from scipy.signal import lfilter
 
-from audiogan.beats import LOW_CONFIDENCE, half_beats, tempo_changes
+from audiogan.beats import LOW_CONFIDENCE, tempo_changes
 from audiogan.types import Z_DIM, Cue, Features, Trajectory
 
 if TYPE_CHECKING:
@@ -197,20 +197,15 @@ def _halftime_weight(features: Features, config: MappingConfig) -> np.ndarray:
     either: at 185-199 BPM, where madmom taps 92-100, every beat pulsing alike moved the
     picture nearly as much half a beat off madmom's beats as on them (beat lift 1.96 and
     2.19). Half-strength pulses between them make both levels visible. The full pulses go
-    to the tracker's half-speed beats (`Features.half_beats_s`), in 3 as in 4: at these
-    tempi a grid found in 3 was a doubled grid more often than a waltz. A grid the user
-    gave has none chosen; there they go to the beats with the stronger onsets."""
+    to the half-speed beats (`Features.half_beats_s`): the tracker's choice, in 3 as in 4
+    (at these tempi a grid found in 3 was a doubled grid more often than a waltz), or beats
+    1 and 3 of the bars of a grid the user gave. Without them every beat pulses alike."""
     beats = features.beat_frames
     weight = np.ones(len(beats))
-    if config.halftime_bpm <= 0 or len(beats) < 2:
+    if config.halftime_bpm <= 0 or len(features.half_beats_s) == 0:
         return weight
     times = beats / features.fps
-    if len(features.half_beats_s):
-        strong = np.isin(beats, np.round(features.half_beats_s * features.fps).astype(np.int64))
-    else:
-        onset = np.asarray(features.onset, dtype=np.float64)
-        near = np.stack([onset[np.clip(beats + d, 0, len(onset) - 1)] for d in (-1, 0, 1)])
-        strong = np.isin(times, half_beats(times, near.max(axis=0), features.duration_s))
+    strong = np.isin(beats, np.round(features.half_beats_s * features.fps).astype(np.int64))
     for start, end, bpm in tempo_changes(features.beats_s, features.duration_s):
         if bpm >= config.halftime_bpm:
             weight[(times >= start) & (times < end) & ~strong] = 0.5

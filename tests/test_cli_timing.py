@@ -34,6 +34,12 @@ def test_analyze_with_a_beats_file_and_bpm(tmp_path, clicks_song):
     report = json.loads(stdout)
     np.testing.assert_allclose(report["beats_s"][:3], [1 / 3, 1.0, 5 / 3], atol=1e-3)
     assert all(bpm == pytest.approx(90, abs=0.01) for _, bpm in report["tempo_curve"])
+    # the half-speed beats of the user's grid: beats 1 and 3 of its bars, from 1.0 s
+    np.testing.assert_allclose(report["half_beats_s"], report["beats_s"][1::2])
+    assert set(report["downbeats_s"]) <= set(report["half_beats_s"])
+    # none in the waltz of the beats file
+    assert json.loads(run("analyze", str(song), "--json", "--beats",
+                          str(beats))[1])["half_beats_s"] == []
 
 
 def test_analyze_plot_writes_a_png(tmp_path, clicks_song):
