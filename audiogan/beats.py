@@ -443,8 +443,8 @@ def half_beats(beats_s: np.ndarray, heard: np.ndarray, duration_s: float) -> np.
     They are the half-speed beat that many listeners tap in a fast song, and that trackers
     choose at half the grid's tempo. On the 15 benchmark pieces (60 s each) whose reference
     beats (madmom's, or the score's) run at half audiogan's tempo, the half that the
-    network hears more held more of them on all 15, though on three it heard the two halves
-    within 2 % of each other (alike on hyperrogue-caribbean). Beats 1 and 3 of the bars held
+    network hears more lies on them on 14 (`bench_beats.py` counts them); on the 15th,
+    hyperrogue-caribbean, it hears the two halves alike. Beats 1 and 3 of the bars lay on
     them on the 9 grids found in 4/4. One choice for the whole part, from all of it: a 20 s
     stretch can lean the other way (wesnoth-traveling_minstrels)."""
     beats_s = np.asarray(beats_s, dtype=np.float64)

@@ -256,9 +256,11 @@ def score(tracker: Tracker, items: Sequence[Item]) -> list[dict]:
     -------
     list of dict, one per item: ``song``, ``set``, ``reference``, ``seconds``, ``f``,
     ``amlt``, ``octave`` (tracker tempo / reference tempo), ``bpm``, ``reference_bpm``,
-    ``downbeat_f`` (None unless both sides have downbeats), ``confidence`` (the song's beat
-    confidence where the tracker gives one, like audiogan's; else None), ``tracker_s`` and
-    ``output`` (what the tracker returned; not JSON).
+    ``downbeat_f`` (None unless both sides have downbeats), ``half_f`` (the F of the
+    tracker's half-speed beats against the reference, where it gives them and taps at twice
+    the reference's tempo; else None), ``confidence`` (the song's beat confidence where the
+    tracker gives one, like audiogan's; else None), ``tracker_s`` and ``output`` (what the
+    tracker returned; not JSON).
     """
     rows = []
     for item in items:
@@ -267,7 +269,9 @@ def score(tracker: Tracker, items: Sequence[Item]) -> list[dict]:
         elapsed = time.perf_counter() - started
         beats = np.asarray(getattr(output, "beats_s", output), float)
         downbeats = getattr(output, "downbeats_s", None)
+        half = getattr(output, "half_beats_s", None)
         bpm, reference_bpm = median_tempo(beats), median_tempo(item.beats_s)
+        doubled = reference_bpm > 0 and abs(np.log2(max(bpm, 1e-9) / reference_bpm) - 1) < 0.1
         rows.append({
             "song": item.name, "set": item.set, "reference": item.reference,
             "seconds": item.y.size / item.sr,
@@ -276,6 +280,8 @@ def score(tracker: Tracker, items: Sequence[Item]) -> list[dict]:
             "downbeat_f": (f_measure(item.downbeats_s, downbeats)
                            if downbeats is not None and item.downbeats_s is not None
                            else None),
+            "half_f": (f_measure(item.beats_s, np.asarray(half, float))
+                       if half is not None and doubled else None),
             "confidence": getattr(output, "beat_confidence", None),
             "tracker_s": elapsed, "output": output,
         })
@@ -318,6 +324,13 @@ def summary_lines(results: dict[str, list[dict]]) -> list[str]:
                          f"{int((f < 0.5).sum())}  tempo right: {right_octave}/{len(rows)}")
             if all(r.get("confidence") is not None for r in rows):
                 lines.append(f"{'':<{width}} {'':<9} " + _by_confidence(rows))
+            halves = [r["half_f"] for r in rows if r.get("half_f") is not None]
+            if halves:
+                # a grid at twice the reference's tempo: do its full pulses fall on the
+                # reference's beats (audiogan.mapping's half-speed pulse)?
+                lines.append(f"{'':<{width}} {'':<9} at twice the reference's tempo: "
+                             f"n={len(halves)}, half-speed beats on its beats (F >= 0.5) on "
+                             f"{sum(f >= 0.5 for f in halves)}, mean F {np.mean(halves):.3f}")
     return lines
 
 
