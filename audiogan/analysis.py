@@ -20,7 +20,7 @@ import numpy as np
 import scipy.ndimage
 
 from audiogan import beatnet
-from audiogan.beats import TEMPO_RANGE, BeatGrid, half_beats, tempo_at, track_grid
+from audiogan.beats import TEMPO_RANGE, BeatGrid, half_beats, tempo_at, tempo_changes, track_grid
 from audiogan.structure import Sections, bar_features, segment
 from audiogan.types import Features
 
@@ -443,10 +443,9 @@ def analyze(
         # resolve_tracker names a checkpoint whenever it picks beat_this
         grid = beatthis.beat_grid(y, sr, checkpoint=cast(Path, beat_model))
         # its half-speed beats by the same ear as audiogan's own grid's: the network's
-        heard = scipy.ndimage.maximum_filter1d(beatnet.activations(hop.mel_db)[0], 5)
-        at = np.clip(np.round(grid.beats_s * hop.fps).astype(np.int64), 0, len(heard) - 1)
         grid = dataclasses.replace(grid, half_beats_s=half_beats(
-            grid.beats_s, heard[at] if len(heard) else np.zeros(len(at)), hop.duration_s))
+            grid.beats_s, np.round(grid.beats_s * hop.fps).astype(np.int64),
+            beatnet.activations(hop.mel_db)[0], tempo_changes(grid.beats_s, hop.duration_s)))
     else:
         grid = beat_grid(hop, tempo_range=tempo_range)
     sections = song_sections(hop, grid.downbeats_s)

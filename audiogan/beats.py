@@ -436,9 +436,11 @@ def tempo_changes(beats_s: np.ndarray, duration_s: float) -> list[tuple[float, f
     return changes
 
 
-def half_beats(beats_s: np.ndarray, heard: np.ndarray, duration_s: float) -> np.ndarray:
-    """Every other beat of each part of the song (`tempo_changes`): those `heard` more
-    (shape (B,), how strongly each beat sounds), as a subset of `beats_s`.
+def half_beats(beats_s: np.ndarray, frames: np.ndarray, activation: np.ndarray,
+               parts: Sequence[tuple[float, float, float]]) -> np.ndarray:
+    """Every other beat of each of the song's `parts` (`tempo_changes`): those that the
+    `activation` (shape (F,), one value a hop) hears more at their hops `frames` (shape
+    (B,)), as a subset of `beats_s`.
 
     They are the half-speed beat that many listeners tap in a fast song, and that trackers
     choose at half the grid's tempo. On the 15 benchmark pieces (60 s each) whose reference
@@ -448,9 +450,9 @@ def half_beats(beats_s: np.ndarray, heard: np.ndarray, duration_s: float) -> np.
     them on the 9 grids found in 4/4. One choice for the whole part, from all of it: a 20 s
     stretch can lean the other way (wesnoth-traveling_minstrels)."""
     beats_s = np.asarray(beats_s, dtype=np.float64)
-    heard = np.asarray(heard, dtype=np.float64)
+    heard = _peak_near(np.asarray(activation, dtype=np.float64), np.asarray(frames), 2)
     chosen = []
-    for start, end, _ in tempo_changes(beats_s, duration_s):
+    for start, end, _ in parts:
         part = np.flatnonzero((beats_s >= start) & (beats_s < end))
         even, odd = part[0::2], part[1::2]
         louder = even if len(odd) == 0 or heard[even].mean() >= heard[odd].mean() else odd
@@ -810,8 +812,9 @@ def track_grid(envelopes: Sequence[np.ndarray], onset_low: np.ndarray, chroma: n
         np.asarray(learned_downbeat, dtype=np.float64), frames, 2)
     # each part of a song whose tempo changes has bars of its own (a medley's songs neither
     # share a meter nor the phase of their bar lines); the song's meter is the longest part's
+    parts = tempo_changes(beats_s, len(onset) / fps)
     bars, meters = [], []
-    for start, end, _ in tempo_changes(beats_s, len(onset) / fps) or [(0.0, np.inf, 0.0)]:
+    for start, end, _ in parts or [(0.0, np.inf, 0.0)]:
         part = (beats_s >= start) & (beats_s < end)
         downbeats, meter = find_downbeats(beats_s[part], accent[part], change[part],
                                           heard=None if bar_start is None else bar_start[part])
@@ -821,8 +824,7 @@ def track_grid(envelopes: Sequence[np.ndarray], onset_low: np.ndarray, chroma: n
     tempo = float(np.median(60.0 / np.diff(beats_s))) if len(beats_s) > 1 else 0.0
     return BeatGrid(beats_s=beats_s, downbeats_s=downbeats_s, meter=meter, tempo_bpm=tempo,
                     confidence=float(support.mean()), beat_confidence=support,
-                    half_beats_s=half_beats(beats_s, _peak_near(activation, frames, 2),
-                                            len(onset) / fps))
+                    half_beats_s=half_beats(beats_s, frames, activation, parts))
 
 
 TempoStates = _TempoStates

@@ -19,6 +19,7 @@ from audiogan.beats import (
     pulse_clarity,
     tapped_beats,
     tempo_at,
+    tempo_changes,
     tempo_sections,
     track_grid,
 )
@@ -127,14 +128,24 @@ def test_the_half_speed_beats_are_those_heard_more_in_each_part():
     beats = np.concatenate([fast, slow])
     heard = np.concatenate([np.tile([0.3, 0.6], len(fast) // 2), np.tile([0.7, 0.2],
                                                                          len(slow) // 2)])
-    chosen = half_beats(beats, heard, 120.0)
+    fps = 100.0
+    frames = np.round(beats * fps).astype(int)
+    parts = tempo_changes(beats, 120.0)
+
+    def chosen_by(heard: np.ndarray) -> np.ndarray:
+        """The half-speed beats, the activation (one value a hop) `heard` at each beat."""
+        activation = np.zeros(frames[-1] + 1)
+        activation[frames] = heard
+        return half_beats(beats, frames, activation, parts)
+
+    chosen = chosen_by(heard)
     index = np.searchsorted(beats, chosen)
     assert set(np.diff(index[chosen < 88])) == set(np.diff(index[chosen > 91])) == {2}
     assert chosen[0] == fast[1] and chosen[-1] == slow[-2]  # the louder of each part
     # a whole part decides: a stretch leaning the other way does not flip it
     heard[100:140] = heard[100:140][::-1]
-    np.testing.assert_array_equal(half_beats(beats, heard, 120.0), chosen)
-    assert len(half_beats(np.zeros(0), np.zeros(0), 10.0)) == 0
+    np.testing.assert_array_equal(chosen_by(heard), chosen)
+    assert len(half_beats(np.zeros(0), np.zeros(0, int), np.zeros(0), [])) == 0
 
 
 def test_a_grid_has_half_speed_beats_on_every_other_beat(intro_drop):
