@@ -12,7 +12,9 @@ checks that both give the same numbers.
 Training (after Boeck and Davies): binary cross-entropy against beat targets one hop wide,
 with the hops either side at half weight; crops are stretched in time by up to 15 % (the
 beats with them), and some get a noise floor or a band of frequencies masked, so the network
-does not lean on one soundfont's exact timbre.
+does not lean on one soundfont's exact timbre. With `--rooms` a share of the crops is also
+played in a room and mastered (`room`: reverberation, EQ, compression); that was tried and
+is not in the shipped networks (benchmarks/BEATS.md, "Rooms").
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from scipy.signal import lfilter
 from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -92,8 +95,40 @@ def _targets(times_s: np.ndarray, fps: float, start: float, scale: float, length
     return target
 
 
-def crop(item: dict, length: int, rng: np.random.Generator, augment: bool
-         ) -> tuple[np.ndarray, np.ndarray]:
+def room(level: np.ndarray, fps: float, rng: np.random.Generator) -> np.ndarray:
+    """The level plane (hops, bands; units of 20 dB) as if played in a room and mastered:
+    a reverberant tail (RT60 0.3-2.5 s, shorter in the high bands, 10 dB over to 3 dB
+    under the direct sound), a smooth random EQ of up to 6 dB, and some of the slow
+    swells levelled as a compressor would. Applied in the power domain, where a diffuse
+    tail adds its decaying energy to each band."""
+    bands = level.shape[1]
+    power = 10.0 ** (2.0 * level.astype(np.float64))
+    if rng.random() < 0.7:
+        rt60 = rng.uniform(0.3, 2.5) * np.linspace(1.0, rng.uniform(0.3, 0.8), bands)
+        decay = 10.0 ** (-6.0 / (rt60 * fps))
+        gain = 10.0 ** (rng.uniform(-10.0, 3.0) / 10.0)
+        tail = np.stack([lfilter([1.0 - a], [1.0, -a], power[:, k])
+                         for k, a in enumerate(decay)], axis=1)
+        # the tail starts a hop after the sound (a pre-delay)
+        power = power + gain * np.vstack([np.zeros((1, bands)), tail[:-1]])
+    out = np.log10(np.maximum(power, 1e-12)) / 2.0
+    if rng.random() < 0.7:
+        curve = sum(rng.normal(0, 3.0 / (order + 1)) * np.cos(np.pi * order
+                                                            * np.linspace(0, 1, bands))
+                    for order in range(1, 4))
+        out = out + np.clip(curve, -6.0, 6.0)[None, :] / 20.0
+    if rng.random() < 0.5:
+        loud = np.log10(np.mean(10.0 ** (2.0 * out), axis=1)) / 2.0
+        width = max(1, int(round(0.4 * fps)))
+        slow = np.convolve(np.pad(loud, width // 2, mode="edge"), np.ones(width) / width,
+                           mode="valid")[:len(loud)]
+        out = out - rng.uniform(0.2, 0.6) * (slow - slow.max())[:, None]
+    out = out - (np.percentile(out, 99) - np.percentile(level, 99))
+    return np.clip(out, -4.0, 1.0).astype(np.float32)
+
+
+def crop(item: dict, length: int, rng: np.random.Generator, augment: bool,
+         rooms: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
     planes, fps = item["planes"], item["fps"]
     n = planes.shape[1]
     scale = float(np.exp(rng.uniform(np.log(0.87), np.log(1.15)))) if augment else 1.0
@@ -105,6 +140,9 @@ def crop(item: dict, length: int, rng: np.random.Generator, augment: bool
     x[:, source > n - 1] = 0.0
     x[0][source > n - 1] = -4.0
     if augment:
+        if rng.random() < rooms:
+            x[0] = room(x[0], fps, rng)
+            x[1] = np.maximum(np.diff(x[0], axis=0, prepend=x[0][:1]), 0.0)
         if rng.random() < 0.3:  # a noise floor some 10-40 dB under the loud frames
             floor = rng.uniform(-2.0, -0.5) + np.cumsum(rng.normal(0, 0.05, x.shape[2]))
             level = np.logaddexp(x[0] * 20 / 4.34, floor * 20 / 4.34) * 4.34 / 20
@@ -164,6 +202,8 @@ def main() -> None:
     parser.add_argument("--length", type=int, default=1200, help="hops a crop")
     parser.add_argument("--lr", type=float, default=3e-3)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--rooms", type=float, default=0.0,
+                        help="share of crops played in a room and mastered (`room`)")
     parser.add_argument("--out", type=Path,
                         default=Path(__file__).resolve().parents[1] / "audiogan" / "data"
                         / beatnet.WEIGHTS)
@@ -192,7 +232,8 @@ def main() -> None:
     began, running = time.monotonic(), []
     for step in range(1, args.steps + 1):
         picks = rng.choice(len(train), size=args.batch, p=weights)
-        pairs = [crop(train[k], args.length, rng, augment=True) for k in picks]
+        pairs = [crop(train[k], args.length, rng, augment=True, rooms=args.rooms)
+                 for k in picks]
         x = torch.from_numpy(np.stack([p[0] for p in pairs]))
         y = torch.from_numpy(np.stack([p[1] for p in pairs]))
         logits = model(x)
