@@ -97,6 +97,23 @@ def test_training_targets_mark_each_beat_and_follow_a_stretched_crop():
     assert np.flatnonzero(target == 1.0).tolist() == [8, 48, 88]
 
 
+def test_a_room_lets_a_hit_ring_on_and_keeps_it_where_it_was():
+    fps, bands = 86.0, beatnet.N_MELS
+    level = np.full((300, bands), -3.0, np.float32)
+    level[100:110] = 0.0  # a loud hit of ten hops in a quiet song
+    rang = 0
+    for seed in range(20):
+        out = train_beatnet.room(level, fps, np.random.default_rng(seed))
+        assert out.shape == level.shape and out.min() >= -4.0 and out.max() <= 1.0
+        # levelled as the song was: its loud frames stay near 0
+        assert abs(np.percentile(out, 99) - np.percentile(level, 99)) < 1e-4
+        # the onset stays on its hop
+        assert int(np.argmax(np.diff(out.mean(axis=1)))) == 99
+        after = out[115:140].mean() - out[250:].mean()
+        rang += after > 0.2  # 10 dB over the quiet floor well after the hit
+    assert rang >= 8  # seven rooms in ten reverberate
+
+
 def test_training_songs_are_written_in_their_key_and_meter():
     assert beat_train_data._chord("V", 0) == "G7"
     assert beat_train_data._chord("vi", 2) == "Bm"
