@@ -227,6 +227,9 @@ _BPM = typer.Option("--bpm", help="The song's tempo: beats on a strict grid at t
 _BEAT_OFFSET = typer.Option("--beat-offset", help="Time (s) of a bar's first beat; the grid "
                             "runs from there (tempo from --bpm, else from the analysis).",
                             show_default=False)
+_BEAT_SHIFT = typer.Option(
+    "--beat-shift", metavar="SHARE", help="Move every beat by this share of a beat, -0.5 to "
+    "0.5: 0.5 when the picture pulses between the beats you hear.", show_default=False)
 _BEATS = typer.Option("--beats", help="Beat times from a file: one time in seconds a line, or "
                       "a CSV with a time and a downbeat column (as DAWs export).",
                       show_default=False)
@@ -336,6 +339,7 @@ def render_command(
     set_: Annotated[list[str] | None, _SET] = None,
     bpm: Annotated[float | None, _BPM] = None,
     beat_offset: Annotated[float | None, _BEAT_OFFSET] = None,
+    beat_shift: Annotated[float | None, _BEAT_SHIFT] = None,
     beats: Annotated[Path | None, _BEATS] = None,
     cues: Annotated[Path | None, typer.Option(
         "--cues", help="A TOML cue file: classes, intensity and truncation per section, "
@@ -368,10 +372,11 @@ def render_command(
                        weights=weights, fps=fps, seed=seed, start=start, duration=duration,
                        truncation=truncation, batch_size=batch_size, device=device,
                        dtype=dtype, encoders=encoders, bpm=bpm, beat_offset=beat_offset,
-                       beats=beats, cues=cues, stems=stem or None, separate=separate or None,
-                       beat_tracker=beat_tracker, beat_model=beat_model,
-                       tempo_range=tempo_range, size=size, fit=fit, release=release,
-                       frames_dir=frames, loop=loop, safe_flashes=safe_flashes or None)
+                       beat_shift=beat_shift, beats=beats, cues=cues, stems=stem or None,
+                       separate=separate or None, beat_tracker=beat_tracker,
+                       beat_model=beat_model, tempo_range=tempo_range, size=size, fit=fit,
+                       release=release, frames_dir=frames, loop=loop,
+                       safe_flashes=safe_flashes or None)
     if settings is not None:  # the record's settings, under the flags given now
         from audiogan.pipeline import read_record
 
@@ -385,10 +390,11 @@ def render_command(
         # a song whose tempo changes names each part's: "96 -> 140 BPM"
         tempo = (" -> ".join(f"{bpm:.0f}" for bpm in result.tempi) if len(result.tempi) > 1
                  else f"{result.tempo_bpm:.0f}")
+        shifted = f", moved {config.beat_shift:+g} beat" if config.beat_shift else ""
         err.print(f"  {result.duration_s:.2f} s of music, {result.frames} frames at "
                   f"{result.fps:g} fps, {result.width}x{result.height}, "
                   f"{tempo} BPM ({result.beats} beats, {result.beat_tracker} "
-                  f"tracker), on {result.device}")
+                  f"tracker{shifted}), on {result.device}")
         flashes = ("" if result.flashes is None else
                    f"; {result.flashes.flashes} flashes (WCAG 2.3.1), at most "
                    f"{result.flashes.max_per_second} in any second")
@@ -588,6 +594,7 @@ def analyze_command(
                                                    show_default=False)] = None,
     bpm: Annotated[float | None, _BPM] = None,
     beat_offset: Annotated[float | None, _BEAT_OFFSET] = None,
+    beat_shift: Annotated[float | None, _BEAT_SHIFT] = None,
     beats: Annotated[Path | None, _BEATS] = None,
     stem: Annotated[list[str] | None, _STEM] = None,
     separate: Annotated[bool, _SEPARATE] = False,
@@ -609,13 +616,15 @@ def analyze_command(
     if causal:
         _analyze_causal(song, as_json=as_json, start=start, duration=duration,
                         tempo_range=tempo_range, others=dict(
-                            bpm=bpm, beat_offset=beat_offset, beats=beats, stem=stem,
+                            bpm=bpm, beat_offset=beat_offset, beat_shift=beat_shift,
+                            beats=beats, stem=stem,
                             separate=separate or None, beat_tracker=beat_tracker,
                             beat_model=beat_model, plot=plot))
         return
     if plot is not None and plot.suffix.lower() != ".png":
         raise ConfigError(f"--plot {plot}: the picture is a PNG; name it *.png")
-    options = {"bpm": bpm, "beat_offset": beat_offset, "beats": beats, "stems": stem or None,
+    options = {"bpm": bpm, "beat_offset": beat_offset, "beat_shift": beat_shift,
+               "beats": beats, "stems": stem or None,
                "separate": separate or None, "beat_tracker": beat_tracker,
                "beat_model": beat_model, "tempo_range": tempo_range}
     with _Reporter(enabled=not as_json) as reporter:

@@ -183,6 +183,9 @@ class RenderConfig:
     """ffmpeg processes encoding at once (0: one on the CPU, several beside a GPU)."""
     bpm: float | None = None
     beat_offset: float | None = None
+    beat_shift: float = 0.0
+    """Every beat moved by this share of a beat (0.5: on to the off-beats; see
+    `audiogan.timing.shift_beats`), the user's grid or the one found."""
     beats: Path | None = None
     cues: Path | None = None
     stems: tuple[tuple[str, Path], ...] = ()
@@ -328,6 +331,7 @@ RANGES: dict[str, Range] = {
     "loop": Range(1, 64),
     "bpm": Range(20.0, 400.0),
     "beat_offset": Range(0.0, math.inf),
+    "beat_shift": Range(-0.5, 0.5),
     # tempo mode's own: the seed took any tempo, and a 32-bit seed
     "tempo.bpm": Range(0, 1000, low_open=True, noun="a number"),
     "tempo.num_beats": Range(0, 10000, low_open=True, noun="a number"),
@@ -505,7 +509,7 @@ def load_tempo_preset(name_or_file: str | Path) -> dict[str, Any]:
 _MAPPING_TYPES: dict[str, Any] = {  # int or float: the type of each field's default
     f.name: type(f.default) for f in fields(MappingConfig)}
 _RENDER_NAMES = tuple(f.name for f in fields(RenderConfig) if f.name != "mapping")
-_FLOATS = ("fps", "start", "duration", "bpm", "beat_offset")
+_FLOATS = ("fps", "start", "duration", "bpm", "beat_offset", "beat_shift")
 _INTS = ("batch_size", "seed", "crf", "encoders", "maxrate", "gop", "bframes",
          "audio_bitrate", "loop")
 _FLAGS = ("preview", "analysis_cache", "compile", "separate", "silent", "safe_flashes")

@@ -154,7 +154,8 @@ class _SongSource:
         from audiogan.pipeline import analyze_song
 
         options: dict[str, Any] = {"bpm": config.bpm, "beat_offset": config.beat_offset,
-                                   "beats": config.beats, "tempo_range": config.tempo_range}
+                                   "beat_shift": config.beat_shift, "beats": config.beats,
+                                   "tempo_range": config.tempo_range}
         self.info, self.features = analyze_song(song, fps=config.fps, start=config.start,
                                                 duration=config.duration, **options)
         self.config, self.controls = config, controls

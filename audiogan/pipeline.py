@@ -274,7 +274,7 @@ def _song_features(info: audio.AudioInfo, config: RenderConfig, user: _Timing,
                    progress: Progress | None,
                    beat: tuple[str, Path | None] = ("audiogan", None)) -> Features:
     """The analysis of the song (its beats by the tracker `beat` names), its stems routed
-    in, the user's grid applied."""
+    in, the user's grid applied and its beats shifted as the user asked."""
     features = _analyze(info, config, progress, beat=beat)
     stem_paths = dict(config.stems)
     if config.separate and not stem_paths:
@@ -292,7 +292,7 @@ def _song_features(info: audio.AudioInfo, config: RenderConfig, user: _Timing,
                     f"{features.beat_confidence:.2f}): the picture follows its strongest "
                     "onsets; if you know the beat, give --bpm and --beat-offset, or --beats "
                     "FILE")
-    return timing.apply_grid(features, grid)
+    return timing.shift_beats(timing.apply_grid(features, grid), config.beat_shift)
 
 
 def analyze_song(song: str | Path, *, fps: float = DEFAULT_FPS, start: float = 0.0,
@@ -301,8 +301,9 @@ def analyze_song(song: str | Path, *, fps: float = DEFAULT_FPS, start: float = 0
     """Probe and analyse `song` (or an excerpt of it) at `fps`.
 
     `options` may give the user's timing and stems: ``bpm``, ``beat_offset``, ``beats``
-    (a file), ``stems`` (``{"drums": PATH, ...}``), ``separate``; and the beat tracker:
-    ``beat_tracker`` (auto, audiogan or beat_this), ``beat_model`` (a Beat This! checkpoint).
+    (a file), ``beat_shift``, ``stems`` (``{"drums": PATH, ...}``), ``separate``; and the
+    beat tracker: ``beat_tracker`` (auto, audiogan or beat_this), ``beat_model`` (a Beat
+    This! checkpoint).
     """
     config = resolve_config(fps=fps, start=start, duration=duration, hardware=False,
                             **options)
@@ -909,7 +910,7 @@ def render(song: str | Path, output: str | Path | None = None, *,
     **options
         Any `RenderConfig` field (classes, model, weights, fps, batch_size, device, dtype,
         compile, seed, start, duration, preview, crf, encoder_speed, analysis_cache; the
-        user's timing bpm, beat_offset, beats, cues; stems, separate; beat_tracker,
+        user's timing bpm, beat_offset, beat_shift, beats, cues; stems, separate; beat_tracker,
         beat_model) or
         `MappingConfig` field (truncation, pulse_strength, ...); they override the preset.
     split_frames : int, optional

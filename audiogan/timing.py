@@ -192,6 +192,40 @@ def apply_grid(features: Features, grid: BeatGrid | None) -> Features:
     )
 
 
+def shift_beats(features: Features, shift: float) -> Features:
+    """`features` with every beat moved by `shift` of a beat: 0.5 puts them half a beat
+    later, on to the off-beats, for a grid the picture pulses on between the beats one
+    hears; -0.1 a tenth of a beat earlier. Each beat moves towards its neighbour by that
+    share of the interval between them, so that a grid that drifts keeps drifting; the bar
+    lines and half-speed beats move with their beats. Moved later, the grid gains a beat
+    before its first where the song has room for it; moved earlier, one after its last."""
+    beats = features.beats_s
+    if shift == 0 or len(beats) < 2:
+        return features
+    # two beats more either side, a beat apart, so that every beat has neighbours
+    first, last = beats[1] - beats[0], beats[-1] - beats[-2]
+    extended = np.concatenate([beats[0] - first * np.array([2.0, 1.0]), beats,
+                               beats[-1] + last * np.array([1.0, 2.0])])
+    index = np.arange(len(extended), dtype=np.float64)
+    moved = np.interp(index + shift, index, extended)[1:-1]  # the two ends' extra beats
+    kept = (moved >= 0) & (moved < features.duration_s)
+    # of those two only the one the move brings in: before the first beat when moved later
+    kept[-1 if shift > 0 else 0] = False
+
+    def carried(times: np.ndarray) -> np.ndarray:
+        """Where the beats `times` (a subset of the beats) moved to."""
+        after = np.searchsorted(beats, times).clip(1, len(beats) - 1)
+        nearer = np.where(times - beats[after - 1] < beats[after] - times, after - 1, after)
+        return moved[nearer + 1][kept[nearer + 1]]
+
+    frames = np.arange(features.n_frames) / features.fps
+    new = moved[kept]
+    return dataclasses.replace(
+        features, beats_s=new, downbeats_s=carried(features.downbeats_s),
+        half_beats_s=carried(features.half_beats_s),
+        tempo_curve=tempo_at(new, frames).astype(np.float32))
+
+
 def _line_of(text: str, cue_index: int, key: str | None) -> int:
     """The line of `key` in the `cue_index`-th ``[[cue]]`` table (its header if absent)."""
     lines = text.splitlines()

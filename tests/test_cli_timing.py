@@ -42,6 +42,38 @@ def test_analyze_with_a_beats_file_and_bpm(tmp_path, clicks_song):
                           str(beats))[1])["half_beats_s"] == []
 
 
+def test_beat_shift_moves_the_beats_found_and_is_checked(clicks_song):
+    song, _ = clicks_song
+    found = json.loads(run("analyze", str(song), "--json")[1])
+    code, stdout, stderr = run("analyze", str(song), "--json", "--beat-shift", "0.5")
+    assert code == 0, stderr
+    moved = json.loads(stdout)
+    beats = np.array(found["beats_s"])
+    halfway = (beats[:-1] + beats[1:]) / 2
+    np.testing.assert_allclose([b for b in moved["beats_s"] if beats[0] < b < beats[-1]],
+                               halfway, atol=2e-4)
+    assert moved["tempo_bpm"] == pytest.approx(found["tempo_bpm"], rel=0.01)
+    assert set(moved["downbeats_s"]) <= set(moved["beats_s"])
+    code, _, stderr = run("analyze", str(song), "--beat-shift", "0.7")
+    assert code == 1 and stderr.strip() == ("audiogan: error: beat_shift must be in "
+                                            "[-0.5, 0.5], got 0.7")
+
+
+def test_a_render_moved_half_a_beat_pulses_between_the_clicks(tmp_path, clicks_song,
+                                                              tiny_weights):
+    song, clicks = clicks_song
+    target = tmp_path / "out.mp4"
+    code, _, stderr = run(str(song), "--classes", "398", "--weights", str(tiny_weights),
+                          "--fps", "20", "--beat-shift", "0.5", "-o", str(target))
+    assert code == 0, stderr
+    assert "moved +0.5 beat" in stderr
+    frames, fps = synth.read_video(target)
+    motion = synth.motion(frames)
+    on_clicks = np.round(np.asarray(clicks) * fps).astype(int)
+    between = np.round((np.asarray(clicks) + 0.25) * fps).astype(int)
+    assert motion[between[between < len(motion)]].mean() > 3 * motion[on_clicks].mean()
+
+
 def test_analyze_plot_writes_a_png(tmp_path, clicks_song):
     song, _ = clicks_song
     target = tmp_path / "analysis.png"

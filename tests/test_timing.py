@@ -7,10 +7,11 @@ import dataclasses
 import numpy as np
 import pytest
 
+from audiogan.beats import tempo_at
 from audiogan.config import MappingConfig
 from audiogan.errors import ConfigError
 from audiogan.mapping import map_features
-from audiogan.timing import apply_grid, read_beats, read_cues, resolve_cues, user_grid
+from audiogan.timing import apply_grid, read_beats, read_cues, resolve_cues, shift_beats, user_grid
 from audiogan.types import Cue, Features
 
 
@@ -89,6 +90,30 @@ def test_a_beats_file_replaces_the_analysed_grid(tmp_path):
     assert features.tempo_bpm == pytest.approx(150.0)
     np.testing.assert_allclose(features.tempo_curve, 150.0, rtol=1e-6)
     assert features.beats_s[-1] < features.duration_s
+
+
+def test_a_shift_moves_each_beat_towards_the_next_with_its_bars():
+    # a grid that speeds up, 0.6 s beats to 0.4 s ones
+    beats = 0.3 + np.cumsum(np.linspace(0.6, 0.4, 16))
+    features = dataclasses.replace(_features(), beats_s=beats, downbeats_s=beats[::4],
+                                   half_beats_s=beats[::2])
+    moved = shift_beats(features, 0.5)
+    halfway = (beats[:-1] + beats[1:]) / 2
+    # halfway to the next beat, and the ends keep a beat: half a beat before the first
+    # (there is room) and after the last (before the song ends)
+    np.testing.assert_allclose(moved.beats_s, np.r_[beats[0] - (beats[1] - beats[0]) / 2,
+                                                    halfway, beats[-1] + 0.2])
+    np.testing.assert_allclose(moved.downbeats_s, halfway[::4])
+    np.testing.assert_allclose(moved.half_beats_s, halfway[::2])
+    # the tempo and its drift as found
+    frames = np.arange(0, 250) / 30.0
+    np.testing.assert_allclose(moved.tempo_curve[30:250], tempo_at(beats, frames)[30:250],
+                               rtol=0.03)
+    # earlier by a tenth of the beat before; nothing before the song's start
+    early = shift_beats(dataclasses.replace(_features(), half_beats_s=np.zeros(0)), -0.1)
+    np.testing.assert_allclose(early.beats_s, np.arange(0.2, 10.0, 0.5))
+    np.testing.assert_allclose(early.downbeats_s, early.beats_s[::4])
+    assert shift_beats(features, 0.0) is features
 
 
 CUES = """\
