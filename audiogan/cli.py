@@ -617,16 +617,15 @@ def analyze_command(
         _analyze_causal(song, as_json=as_json, start=start, duration=duration,
                         tempo_range=tempo_range, others=dict(
                             bpm=bpm, beat_offset=beat_offset, beat_shift=beat_shift,
-                            beats=beats, stem=stem,
-                            separate=separate or None, beat_tracker=beat_tracker,
-                            beat_model=beat_model, plot=plot))
+                            beats=beats, stem=stem, separate=separate or None,
+                            beat_tracker=beat_tracker, beat_model=beat_model, plot=plot))
         return
     if plot is not None and plot.suffix.lower() != ".png":
         raise ConfigError(f"--plot {plot}: the picture is a PNG; name it *.png")
     options = {"bpm": bpm, "beat_offset": beat_offset, "beat_shift": beat_shift,
-               "beats": beats, "stems": stem or None,
-               "separate": separate or None, "beat_tracker": beat_tracker,
-               "beat_model": beat_model, "tempo_range": tempo_range}
+               "beats": beats, "stems": stem or None, "separate": separate or None,
+               "beat_tracker": beat_tracker, "beat_model": beat_model,
+               "tempo_range": tempo_range}
     with _Reporter(enabled=not as_json) as reporter:
         info, features = analyze_song(song, fps=fps, start=start, duration=duration,
                                       progress=reporter, **options)
