@@ -13,8 +13,9 @@ Training (after Boeck and Davies): binary cross-entropy against beat targets one
 with the hops either side at half weight; crops are stretched in time by up to 15 % (the
 beats with them), and some get a noise floor or a band of frequencies masked, so the network
 does not lean on one soundfont's exact timbre. With `--rooms` a share of the crops is also
-played in a room and mastered (`room`: reverberation, EQ, compression); that was tried and
-is not in the shipped networks (benchmarks/BEATS.md, "Rooms").
+played in a room and mastered (`room`: reverberation, EQ, compression), and with
+`--offbeats` given loud hits between the beats (`offbeat_hits`); both were tried and are
+not in the shipped networks (benchmarks/BEATS.md, "Rooms" and "Hits between the beats").
 """
 
 from __future__ import annotations
@@ -127,8 +128,30 @@ def room(level: np.ndarray, fps: float, rng: np.random.Generator) -> np.ndarray:
     return np.clip(out, -4.0, 1.0).astype(np.float32)
 
 
+def offbeat_hits(level: np.ndarray, offbeats: np.ndarray, rng: np.random.Generator
+                 ) -> np.ndarray:
+    """The level plane (hops, bands; units of 20 dB) with a loud hit on each of the hops
+    `offbeats`, halfway between beats: a hi-hat, a guitar skank or an off-beat bass as many
+    recordings have, up to as loud as the loudest frames, in a random band, decaying over a
+    few hops. The beats stay where they were, so that the network learns to find them under
+    accents that fall between them."""
+    hops, bands = level.shape
+    low = int(rng.integers(0, bands - 8))
+    high = int(rng.integers(low + 8, bands + 1))
+    shape = np.zeros(bands)
+    shape[low:high] = np.hanning(high - low + 2)[1:-1] ** 0.5
+    peak = np.percentile(level, 99) - rng.uniform(0.0, 0.75)  # 0-15 dB under the loudest
+    decay = rng.uniform(1.5, 6.0)  # hops to fall by 20 dB
+    out = level.copy()
+    for hop in offbeats[(offbeats >= 0) & (offbeats < hops)].astype(int):
+        span = np.arange(hop, min(hops, hop + int(4 * decay)))
+        hit = peak - (span - hop)[:, None] / decay + 4.0 * (shape[None, :] - 1.0)
+        out[span] = np.logaddexp(out[span] * 4.605, hit * 4.605) / 4.605  # power sum
+    return out.astype(np.float32)
+
+
 def crop(item: dict, length: int, rng: np.random.Generator, augment: bool,
-         rooms: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+         rooms: float = 0.0, offbeats: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
     planes, fps = item["planes"], item["fps"]
     n = planes.shape[1]
     scale = float(np.exp(rng.uniform(np.log(0.87), np.log(1.15)))) if augment else 1.0
@@ -140,6 +163,10 @@ def crop(item: dict, length: int, rng: np.random.Generator, augment: bool,
     x[:, source > n - 1] = 0.0
     x[0][source > n - 1] = -4.0
     if augment:
+        if rng.random() < offbeats:
+            beats = (np.asarray(item["beats"]) * fps - start) / scale
+            x[0] = offbeat_hits(x[0], np.round((beats[:-1] + beats[1:]) / 2), rng)
+            x[1] = np.maximum(np.diff(x[0], axis=0, prepend=x[0][:1]), 0.0)
         if rng.random() < rooms:
             x[0] = room(x[0], fps, rng)
             x[1] = np.maximum(np.diff(x[0], axis=0, prepend=x[0][:1]), 0.0)
@@ -204,6 +231,9 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--rooms", type=float, default=0.0,
                         help="share of crops played in a room and mastered (`room`)")
+    parser.add_argument("--offbeats", type=float, default=0.0,
+                        help="share of crops given loud hits between the beats "
+                             "(`offbeat_hits`)")
     parser.add_argument("--out", type=Path,
                         default=Path(__file__).resolve().parents[1] / "audiogan" / "data"
                         / beatnet.WEIGHTS)
@@ -232,8 +262,8 @@ def main() -> None:
     began, running = time.monotonic(), []
     for step in range(1, args.steps + 1):
         picks = rng.choice(len(train), size=args.batch, p=weights)
-        pairs = [crop(train[k], args.length, rng, augment=True, rooms=args.rooms)
-                 for k in picks]
+        pairs = [crop(train[k], args.length, rng, augment=True, rooms=args.rooms,
+                      offbeats=args.offbeats) for k in picks]
         x = torch.from_numpy(np.stack([p[0] for p in pairs]))
         y = torch.from_numpy(np.stack([p[1] for p in pairs]))
         logits = model(x)

@@ -114,6 +114,17 @@ def test_a_room_lets_a_hit_ring_on_and_keeps_it_where_it_was():
     assert rang >= 8  # seven rooms in ten reverberate
 
 
+def test_offbeat_hits_sound_between_the_beats_and_leave_the_beats_alone():
+    level = np.full((200, beatnet.N_MELS), -3.0, np.float32)
+    level[::20] = 0.0  # a beat every 20 hops
+    out = train_beatnet.offbeat_hits(level, np.arange(10, 200, 20), np.random.default_rng(0))
+    loudest = out.max(axis=1)
+    assert (loudest[10::20] > -0.8).all()  # within 15 dB of the beats
+    np.testing.assert_allclose(out[::20], level[::20], atol=0.01)  # within 0.2 dB
+    rise = np.maximum(np.diff(out.mean(axis=1)), 0.0)
+    assert set(np.flatnonzero(rise > 0.05) + 1) == set(range(10, 200, 20)) | set(range(20, 200, 20))
+
+
 def test_training_songs_are_written_in_their_key_and_meter():
     assert beat_train_data._chord("V", 0) == "G7"
     assert beat_train_data._chord("vi", 2) == "Bm"
