@@ -44,7 +44,7 @@ __all__ = ["AlbumProgress", "TrackJob", "TrackResult", "MANIFEST_NAME", "render_
 
 MANIFEST_NAME = "manifest.json"
 ALBUM_TOML = "album.toml"
-TRACK_KEYS = ("classes", "preset", "seed")
+TRACK_KEYS = ("classes", "preset", "seed", "beat_shift")
 
 AlbumProgress = Callable[[str, str, float, float | None], None]
 """``progress(track, stage, done, total)``. Stages: ``"ignored"`` (a file that is not audio),
@@ -108,7 +108,8 @@ def _versions() -> dict[str, str]:
 
 
 def read_album_toml(path: Path, songs: list[str]) -> dict[str, dict[str, Any]]:
-    """Per-track settings ``{file name: {classes|preset|seed: value}}`` from `path`.
+    """Per-track settings ``{file name: {classes|preset|seed|beat_shift: value}}`` from
+    `path`.
 
     Raises `ConfigError` naming the file, the track and the key for anything that is not
     a known key of a track in the folder.
@@ -176,8 +177,9 @@ def _plan_jobs(songs: list[Path], out_dir: Path, *, preset: str | Path | None, s
     for song in songs:
         extra = overrides.get(song.name, {})
         track_options = dict(options)
-        if "classes" in extra:
-            track_options["classes"] = extra["classes"]
+        for key in ("classes", "beat_shift"):
+            if key in extra:
+                track_options[key] = extra[key]
         track_options["seed"] = extra.get("seed", track_seed(seed, song.name))
         try:
             config = resolve_config(extra.get("preset", preset), **track_options)
@@ -284,7 +286,8 @@ def render_album(album_dir: str | Path, out_dir: str | Path, *,
     seed : int
         The album's seed; each track's seed is derived from it and the file name.
     album_toml : path, optional
-        Per-track classes, preset and seed (default: ``album_dir/album.toml`` if present).
+        Per-track classes, preset, seed and beat shift (default:
+        ``album_dir/album.toml`` if present).
     ray : str, optional
         ``"auto"`` starts a local Ray, an address joins a cluster; tracks (or their frame
         ranges) become tasks on one worker per GPU (per CPU without GPUs). None renders

@@ -507,8 +507,8 @@ def batch_command(
     seed: Annotated[int, typer.Option(help="The album's seed; each track's is derived from it "
                                       "and the file name.")] = 0,
     album_toml: Annotated[Path | None, typer.Option(
-        "--album-toml", help="Per-track classes, preset, seed [default: ALBUM_DIR/album.toml "
-        "if there].", show_default=False)] = None,
+        "--album-toml", help="Per-track classes, preset, seed, beat_shift [default: "
+        "ALBUM_DIR/album.toml if there].", show_default=False)] = None,
     ray: Annotated[str | None, typer.Option(
         "--ray", help="auto: start a local Ray; ADDRESS: join that cluster. Tracks run as "
         "tasks, one GPU each (needs pip install 'audiogan[ray]').", show_default=False)] = None,

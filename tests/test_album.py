@@ -115,17 +115,19 @@ def test_damaged_or_changed_output_is_rendered_again(album, tiny_weights, tmp_pa
 def test_seeds_derive_from_the_album_seed_and_album_toml_overrides(album, tiny_weights,
                                                                    tmp_path):
     songs = synth.make_album(tmp_path / "songs", seconds=(1.5, 1.5))
-    (songs / "album.toml").write_text('[tracks."02 track.wav"]\nseed = 11\nclasses = [5, 9]\n')
+    (songs / "album.toml").write_text('[tracks."02 track.wav"]\nseed = 11\nclasses = [5, 9]\n'
+                                      "beat_shift = 0.5\n")
     out = tmp_path / "videos"
     results = render_album(songs, out, weights=tiny_weights, fps=12.0, classes=[1, 2], seed=3)
     assert [r.seed for r in results] == [track_seed(3, "01 track.wav"), 11]
     # stable everywhere: a digest of the album seed and the name, not Python's hash()
     assert track_seed(3, "01 track.wav") == 821497834139324839
     assert track_seed(3, "01 track.wav") != track_seed(3, "02 track.wav")
-    # the album's second track is exactly `audiogan render` with its seed and classes
+    # the album's second track is exactly `audiogan render` with its seed, classes and shift
     single = tmp_path / "single.mp4"
     code, _, stderr = run(str(songs / "02 track.wav"), "-c", "5,9", "--seed", "11",
-                          "--weights", str(tiny_weights), "--fps", FPS, "-o", str(single), "-q")
+                          "--beat-shift", "0.5", "--weights", str(tiny_weights), "--fps", FPS,
+                          "-o", str(single), "-q")
     assert code == 0, stderr
     np.testing.assert_array_equal(synth.read_video(single)[0],
                                   synth.read_video(out / "02 track.mp4")[0])
@@ -133,7 +135,10 @@ def test_seeds_derive_from_the_album_seed_and_album_toml_overrides(album, tiny_w
 
 @pytest.mark.parametrize(("toml", "message"), [
     ('[tracks."01 track.wav"]\ncolours = 3\n',
-     "album.toml: track '01 track.wav': unknown key 'colours'; allowed: classes, preset, seed"),
+     "album.toml: track '01 track.wav': unknown key 'colours'; allowed: classes, preset, seed, "
+     "beat_shift"),
+    ('[tracks."01 track.wav"]\nbeat_shift = 0.7\n',
+     "album.toml: track '01 track.wav': beat_shift must be in [-0.5, 0.5], got 0.7"),
     ('[tracks."09 missing.wav"]\nseed = 1\n',
      "album.toml: track '09 missing.wav' is not an audio file in the album folder"),
     ('[tracks."01 track.wav"]\npreset = "loud"\n', "unknown preset 'loud'"),
