@@ -202,21 +202,17 @@ def shift_beats(features: Features, shift: float) -> Features:
     beats = features.beats_s
     if shift == 0 or len(beats) < 2:
         return features
-    # two beats more either side, a beat apart, so that every beat has neighbours
-    first, last = beats[1] - beats[0], beats[-1] - beats[-2]
-    extended = np.concatenate([beats[0] - first * np.array([2.0, 1.0]), beats,
-                               beats[-1] + last * np.array([1.0, 2.0])])
+    # a beat more either side, a beat apart, so that every beat has a neighbour to move to
+    extended = np.r_[2 * beats[0] - beats[1], beats, 2 * beats[-1] - beats[-2]]
     index = np.arange(len(extended), dtype=np.float64)
-    moved = np.interp(index + shift, index, extended)[1:-1]  # the two ends' extra beats
+    moved = np.interp(index + shift, index, extended)
     kept = (moved >= 0) & (moved < features.duration_s)
-    # of those two only the one the move brings in: before the first beat when moved later
+    # of the two extra beats only the one the move brings in: before the first when later
     kept[-1 if shift > 0 else 0] = False
 
-    def carried(times: np.ndarray) -> np.ndarray:
-        """Where the beats `times` (a subset of the beats) moved to."""
-        after = np.searchsorted(beats, times).clip(1, len(beats) - 1)
-        nearer = np.where(times - beats[after - 1] < beats[after] - times, after - 1, after)
-        return moved[nearer + 1][kept[nearer + 1]]
+    def carried(subset: np.ndarray) -> np.ndarray:
+        """Where the beats of `subset` (bar lines, half-speed beats) moved to."""
+        return moved[np.r_[False, np.isin(beats, subset), False] & kept]
 
     frames = np.arange(features.n_frames) / features.fps
     new = moved[kept]
