@@ -457,8 +457,8 @@ def _excerpt(features: Features, first: int, count: int) -> Features:
     return dataclasses.replace(
         features, duration_s=length, beats_s=times(features.beats_s),
         downbeats_s=times(features.downbeats_s), half_beats_s=times(features.half_beats_s),
-        onset=frames(features.onset),
-        loudness_db=frames(features.loudness_db), chroma=frames(features.chroma),
+        onset=frames(features.onset), loudness_db=frames(features.loudness_db),
+        chroma=frames(features.chroma),
         tempo_curve=frames(features.tempo_curve),
         confidence_curve=frames(features.confidence_curve), sections_s=sections[keep],
         section_labels=np.asarray(features.section_labels)[keep]
@@ -910,9 +910,9 @@ def render(song: str | Path, output: str | Path | None = None, *,
     **options
         Any `RenderConfig` field (classes, model, weights, fps, batch_size, device, dtype,
         compile, seed, start, duration, preview, crf, encoder_speed, analysis_cache; the
-        user's timing bpm, beat_offset, beat_shift, beats, cues; stems, separate; beat_tracker,
-        beat_model) or
-        `MappingConfig` field (truncation, pulse_strength, ...); they override the preset.
+        user's timing bpm, beat_offset, beat_shift, beats, cues; stems, separate;
+        beat_tracker, beat_model) or `MappingConfig` field (truncation, pulse_strength,
+        ...); they override the preset.
     split_frames : int, optional
         Make the video as this many frame-range segments joined at the end (the same
         video; the way a render is spread over several workers).
