@@ -405,3 +405,34 @@ def test_a_song_that_starts_on_a_beat_keeps_it():
     grid = beat_grid(hop_features([song.y], sr=song.sr))
     assert grid.beats_s[0] == pytest.approx(0.0, abs=0.035)
     assert _f(song.beats_s, grid.beats_s) >= 0.99
+
+
+def test_a_stretch_with_loud_off_beats_takes_the_phase_heard_clearly_elsewhere():
+    # 120 BPM for 60 s; over the first 20 s the activation fires more on the off-beats
+    # (0.7) than on the beats (0.15), as it does under a syncopated riff, and the DBN
+    # follows it there; after that the beats are clear (0.65, nothing between)
+    fps = 22050 / 256
+    beats_s = np.arange(0.5, 59.5, 0.5)
+    activation = np.full(int(60 * fps), 0.02)
+    riff = beats_s < 20
+    activation[np.round(beats_s[riff] * fps).astype(int)] = 0.15
+    activation[np.round((beats_s[riff] + 0.25) * fps).astype(int)] = 0.7
+    activation[np.round(beats_s[~riff] * fps).astype(int)] = 0.65
+    grid = tapped_beats(activation, fps=fps, global_bpm=120.0) / fps
+    assert _f(beats_s[riff], grid[grid < 20]) >= 0.95
+    assert _f(beats_s[~riff], grid[grid >= 20]) >= 0.95
+
+
+def test_a_bar_of_seven_eighths_keeps_its_half_beat_step():
+    # a 4/4 song whose 16th bar is a beat and a half short of 4: every beat after it
+    # comes half a beat later than the first part's grid would put it, and the network
+    # hears both sides alike, so the grid steps with the song
+    parts = [Part("verse", 8), Part("chorus", 8, progression="drop")]
+    first = render_song("first", parts, bpm=120, tail_s=0.0)
+    second = render_song("second", parts, bpm=120, seed=1)
+    cut = first.beats_s[-1] + 0.25
+    y = np.concatenate([first.y[:int(cut * first.sr)], second.y[int(0.3 * second.sr):]])
+    beats_s = np.concatenate([first.beats_s, cut + second.beats_s - 0.3])
+    grid = beat_grid(hop_features([y], sr=first.sr))
+    assert _f(beats_s[beats_s < cut], grid.beats_s[grid.beats_s < cut]) >= 0.97
+    assert _f(beats_s[beats_s >= cut], grid.beats_s[grid.beats_s >= cut]) >= 0.97
