@@ -525,7 +525,7 @@ def _tapped(activation: np.ndarray, frames: np.ndarray, *, fps: float, global_bp
     if lower >= upper:  # no level of the pulse fits a range narrower than an octave
         lower, upper = low, high
     frames = dbn_beats(activation, fps=fps, min_bpm=lower, max_bpm=upper)
-    return _one_phase(_unswing(frames, activation), activation)
+    return _unswing(frames, activation)
 
 
 def _phase_steps(frames: np.ndarray, *, span: int = 4, window: int = 8,
@@ -551,7 +551,8 @@ def _phase_steps(frames: np.ndarray, *, span: int = 4, window: int = 8,
 
 
 def _one_phase(frames: np.ndarray, activation: np.ndarray, *, clear: float = 0.5,
-               margin: float = 0.5, floor: float = 0.01, span: int = 4) -> np.ndarray:
+               margin: float = 0.5, floor: float = 0.01,
+               span: int = 4) -> tuple[np.ndarray, np.ndarray]:
     """The grid on one phase throughout, where it steps half a beat at a steady tempo
     (`_phase_steps`) but the network hears one side of the step far more clearly.
 
@@ -566,10 +567,13 @@ def _one_phase(frames: np.ndarray, activation: np.ndarray, *, clear: float = 0.5
     scores `clear` or more, and `margin` more than they. A bar of 7/8 in a 4/4 song steps
     the beat for real, and the network marks both sides alike (4.47 and 4.41 on a test
     song); a pulseless stretch marks neither.
+
+    Returns the beats and which of them were moved, shape (B,) each.
     """
+    unmoved = frames, np.zeros(len(frames), dtype=bool)
     steps = _phase_steps(frames, span=span)
     if not steps:
-        return frames
+        return unmoved
     # the settled stretches between the steps; the beats within a step are its way across
     starts, ends = [0, *(k + span for k in steps)], [*(k + 1 for k in steps), len(frames)]
     stretches = [frames[start:end] for start, end in zip(starts, ends, strict=True)]
@@ -582,13 +586,14 @@ def _one_phase(frames: np.ndarray, activation: np.ndarray, *, clear: float = 0.5
         score[number % 2] += (len(own) - 1) * np.log((on + floor) / (between + floor))
         beats[number % 2] += len(own) - 1
     if not beats.all():
-        return frames
+        return unmoved
     clarity = score / beats
     kept = int(np.argmax(clarity))
     if clarity[kept] < clear or clarity[kept] - clarity[1 - kept] < margin:
-        return frames
+        return unmoved
     typical = float(np.median(np.diff(frames)))
     grid: list[np.ndarray] = []
+    moved: list[np.ndarray] = []
     for number, own in enumerate(stretches):
         if number % 2 != kept:  # halfway between its beats, and half a beat out at either end
             own = np.concatenate([[own[0] - typical / 2], (own[:-1] + own[1:]) / 2,
@@ -597,11 +602,15 @@ def _one_phase(frames: np.ndarray, activation: np.ndarray, *, clear: float = 0.5
             last = grid[-1][-1]
             count = max(1, int(round((own[0] - last) / typical)))
             grid.append(last + (own[0] - last) * np.arange(1, count) / count)
+            moved.append(np.zeros(count - 1, dtype=bool))
         grid.append(np.asarray(own, dtype=np.float64))
-    moved = np.round(np.concatenate(grid)).astype(np.int64)
-    moved = moved[(moved >= 0) & (moved < len(activation))]
+        moved.append(np.full(len(own), number % 2 != kept))
+    beat, was_moved = np.round(np.concatenate(grid)).astype(np.int64), np.concatenate(moved)
+    inside = (beat >= 0) & (beat < len(activation))
+    beat, was_moved = beat[inside], was_moved[inside]
     # no two beats closer than 60 % of a beat where a step left them so
-    return moved[np.concatenate([[True], np.diff(moved) > 0.6 * typical])]
+    apart = np.concatenate([[True], np.diff(beat) > 0.6 * typical])
+    return beat[apart], was_moved[apart]
 
 
 def _unswing(frames: np.ndarray, activation: np.ndarray, ratio: float = 2.5) -> np.ndarray:
@@ -773,9 +782,9 @@ def _peak_near(values: np.ndarray, frames: np.ndarray, radius: int) -> np.ndarra
 
 def _trim_ends(frames: np.ndarray, envelope: np.ndarray, ratio: float = 0.2, *,
                heard: np.ndarray | None = None, level: np.ndarray | None = None,
-               edge: int = 0) -> np.ndarray:
-    """Drop the beats at either end of the grid that no onset supports (a fading tail, the
-    lead-in before the first note); weak beats inside the song stay.
+               edge: int = 0) -> slice:
+    """The beats of the grid to keep: those at either end that no onset supports (a fading
+    tail, the lead-in before the first note) are dropped; weak beats inside the song stay.
 
     The envelope is locally normalised, so the beats of a quiet intro are not weak here.
     On the first `edge` hops the onset flux cannot be measured (its window fills from the
@@ -787,7 +796,7 @@ def _trim_ends(frames: np.ndarray, envelope: np.ndarray, ratio: float = 0.2, *,
     music stops, the onsets alone decide.
     """
     if len(frames) < 4:
-        return frames
+        return slice(None)
     support = _peak_near(envelope, frames, 2)
     threshold = ratio * float(np.median(support))
     supported = support >= threshold
@@ -797,8 +806,8 @@ def _trim_ends(frames: np.ndarray, envelope: np.ndarray, ratio: float = 0.2, *,
                       & (sounding >= 0.1 * float(np.median(sounding))))
     strong = np.flatnonzero(supported)
     if len(strong) == 0:
-        return frames[:0]
-    return frames[strong[0]:strong[-1] + 1]
+        return slice(0, 0)
+    return slice(strong[0], strong[-1] + 1)
 
 
 def _beat_chroma_change(chroma: np.ndarray, chroma_fps: float,
@@ -856,18 +865,24 @@ def track_grid(envelopes: Sequence[np.ndarray], onset_low: np.ndarray, chroma: n
         onset_low, delay_s = _earlier(onset_low, lag), 0.0
     onsets = beat_activation(envelopes, fps=fps)
     activation = onsets if learned is None else np.asarray(learned, dtype=np.float64)
+    frames, moved = _one_phase(tapped_beats(activation, fps=fps, global_bpm=global_bpm,
+                                            tempo_range=tempo_range, section_bpm=section_bpm),
+                               activation)
+    # a beat moved on to the phase of the rest of the song (`_one_phase`) is judged where its
+    # stretch's pulse is heard, half a beat earlier: it is as sure as that pulse
+    half = int(round(float(np.median(np.diff(frames))) / 2)) if len(frames) > 1 else 0
+    judged = np.where(moved, frames - half, frames)
     # the ends are trimmed where no onset supports a beat (a fading tail, a lead-in)
-    frames = _trim_ends(tapped_beats(activation, fps=fps, global_bpm=global_bpm,
-                                     tempo_range=tempo_range, section_bpm=section_bpm), onsets,
-                        heard=None if learned is None else activation,
-                        level=np.asarray(rms, dtype=np.float64), edge=edge_hops)
+    kept = _trim_ends(judged, onsets, heard=None if learned is None else activation,
+                      level=np.asarray(rms, dtype=np.float64), edge=edge_hops)
+    frames, judged = frames[kept], judged[kept]
     # silence keeps no beats: the level around each beat against the song's loud parts
     level = np.sqrt(_moving_average(np.asarray(rms, dtype=np.float64) ** 2, round(fps)))
     loud = float(np.percentile(level, 95)) if len(level) else 0.0
     if loud <= 0:
         return empty
     audible = level[np.clip(frames, 0, len(level) - 1)] > max(loud * 10 ** (-40 / 20), 1e-4)
-    frames = frames[audible]
+    frames, judged = frames[audible], judged[audible]
     if len(frames) == 0:
         return empty
     # (at half the hop rate these second opinions would cost a quarter, but their coarser
@@ -876,11 +891,11 @@ def track_grid(envelopes: Sequence[np.ndarray], onset_low: np.ndarray, chroma: n
     others = [_unswing(dbn_beats(beat_activation([envelope], fps=fps), fps=fps,
                                  min_bpm=tempo_range[0], max_bpm=tempo_range[1]), activation)
               for envelope in envelopes]
-    support = beat_support(frames, others, fps=fps)
+    support = beat_support(judged, others, fps=fps)
     if learned is not None:
         # the network's own word, as much as the four onset trackers': how sure it is of a
         # beat at each beat of the grid
-        heard = np.clip(_peak_near(activation, frames, 2) / LEARNED_SURE, 0.0, 1.0)
+        heard = np.clip(_peak_near(activation, judged, 2) / LEARNED_SURE, 0.0, 1.0)
         support = (support + _moving_average(heard, min(9, len(heard)))) / 2
     support *= np.clip(pulse_clarity(frames, onsets, fps=fps) / CLEAR_PULSE, 0.0, 1.0)
     beats_s = np.maximum(frames / fps - delay_s, 0.0)
