@@ -870,7 +870,7 @@ def track_grid(envelopes: Sequence[np.ndarray], onset_low: np.ndarray, chroma: n
                                activation)
     # a beat moved on to the phase of the rest of the song (`_one_phase`) is judged where its
     # stretch's pulse is heard, half a beat earlier: it is as sure as that pulse
-    half = int(round(float(np.median(np.diff(frames))) / 2)) if len(frames) > 1 else 0
+    half = np.round(np.gradient(frames) / 2).astype(np.int64) if len(frames) > 1 else 0
     judged = np.where(moved, frames - half, frames)
     # the ends are trimmed where no onset supports a beat (a fading tail, a lead-in)
     kept = _trim_ends(judged, onsets, heard=None if learned is None else activation,
