@@ -24,7 +24,8 @@ hop, so a whole song's worth is small). The steps:
    in a shuffle, a grid held by a loud swung off-beat (two thirds into the beat) moves
    onto the beat; where the path steps half a beat at a steady tempo, the stretches on
    the side that the activation marks far less clearly move half a beat, on to the phase
-   of the rest (`_one_phase`);
+   of the rest (`_one_phase`); a doubtful intro is tracked again, held to the tempo and
+   phase that the song settles into (`_settled_intro`);
 4. **confidence**: each envelope alone also gets a DBN path; a beat of the grid is as
    certain as the share of those paths that put a beat there too (Zapata et al. 2012:
    when trackers fed different features agree, they are right), averaged with how high a
@@ -613,6 +614,46 @@ def _one_phase(frames: np.ndarray, activation: np.ndarray, *, clear: float = 0.5
     return beat[apart], was_moved[apart]
 
 
+def _settled_intro(frames: np.ndarray, confidence: np.ndarray, activation: np.ndarray, *,
+                   fps: float, settled: int = 16, band: float = 1.03,
+                   spread: float = 0.05) -> tuple[np.ndarray, int]:
+    """The beats of a doubtful intro, tracked again at the tempo the song settles into.
+
+    At the start of a song the DBN has the least to go by: a sparse riff or a pad before the
+    drums come in, and its path wanders there, a beat early here and late there (msx-
+    keep_on_rolling's first 7 s at 0.50-0.76 s a beat for 0.58; wesnoth-northerners,
+    warzone-track21). When the grid's first beat is doubtful (its `confidence`, a mean over
+    nine beats, under `LOW_CONFIDENCE`) and it later holds `settled` sure beats in a row
+    that are evenly spaced (their intervals' spread under `spread` of their mean), the
+    activation up to the end of that stretch is tracked again by a DBN held within a factor
+    `band` of its tempo, and its beats before the stretch replace the grid's. The path then
+    keeps the settled tempo and phase through the intro wherever the activation does not
+    clearly say otherwise. Not done in the middle or at the end of a song: a doubtful
+    stretch there is more often the music changing (a breakdown, a rubato close), and re-
+    tracked so it lost more than it gained on the benchmark.
+
+    Returns the intro's new beats and the index of the first of `frames` kept after them;
+    ``(empty, 0)`` when the intro stays as it is.
+    """
+    unchanged = np.zeros(0, dtype=np.int64), 0
+    if len(frames) < settled + 4 or confidence[0] >= LOW_CONFIDENCE:
+        return unchanged
+    sure = np.asarray(confidence) >= LOW_CONFIDENCE
+    for start in range(1, len(frames) - settled):
+        stretch = frames[start:start + settled + 1].astype(np.float64)
+        gaps = np.diff(stretch)
+        if sure[start:start + settled].all() and np.std(gaps) < spread * np.mean(gaps):
+            break
+    else:
+        return unchanged
+    # the stretch's beats as a straight line: its first beats may still be settling in
+    period, first = np.polyfit(np.arange(settled + 1), stretch, 1)
+    held = dbn_beats(activation[:int(stretch[-1]) + 1], fps=fps,
+                     min_bpm=60.0 * fps / (period * band), max_bpm=60.0 * fps * band / period)
+    intro = held[(held < first - period / 2) & (held >= frames[0] - period / 2)]
+    return intro.astype(np.int64), start
+
+
 def _unswing(frames: np.ndarray, activation: np.ndarray, ratio: float = 2.5) -> np.ndarray:
     """The grid moved onto the beat where it sits on the swung off-beat.
 
@@ -891,13 +932,24 @@ def track_grid(envelopes: Sequence[np.ndarray], onset_low: np.ndarray, chroma: n
     others = [_unswing(dbn_beats(beat_activation([envelope], fps=fps), fps=fps,
                                  min_bpm=tempo_range[0], max_bpm=tempo_range[1]), activation)
               for envelope in envelopes]
-    support = beat_support(judged, others, fps=fps)
-    if learned is not None:
-        # the network's own word, as much as the four onset trackers': how sure it is of a
-        # beat at each beat of the grid
-        heard = np.clip(_peak_near(activation, judged, 2) / LEARNED_SURE, 0.0, 1.0)
-        support = (support + _moving_average(heard, min(9, len(heard)))) / 2
-    support *= np.clip(pulse_clarity(frames, onsets, fps=fps) / CLEAR_PULSE, 0.0, 1.0)
+
+    def sureness(frames: np.ndarray, judged: np.ndarray) -> np.ndarray:
+        support = beat_support(judged, others, fps=fps)
+        if learned is not None:
+            # the network's own word, as much as the four onset trackers': how sure it is
+            # of a beat at each beat of the grid
+            heard = np.clip(_peak_near(activation, judged, 2) / LEARNED_SURE, 0.0, 1.0)
+            support = (support + _moving_average(heard, min(9, len(heard)))) / 2
+        return support * np.clip(pulse_clarity(frames, onsets, fps=fps) / CLEAR_PULSE,
+                                 0.0, 1.0)
+
+    support = sureness(frames, judged)
+    intro, kept_from = _settled_intro(frames, support, activation, fps=fps)
+    if kept_from:
+        # a doubtful intro tracked again at the tempo that the song settles into
+        frames = np.concatenate([intro, frames[kept_from:]])
+        judged = np.concatenate([intro, judged[kept_from:]])
+        support = sureness(frames, judged)
     beats_s = np.maximum(frames / fps - delay_s, 0.0)
     accent = _peak_near(np.asarray(onset_low, dtype=np.float64), frames, 2)
     change = _beat_chroma_change(chroma, chroma_fps, beats_s + delay_s)

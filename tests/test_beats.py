@@ -444,3 +444,34 @@ def test_a_bar_of_seven_eighths_keeps_its_half_beat_step():
     grid = beat_grid(hop_features([y], sr=first.sr))
     assert _f(beats_s[beats_s < cut], grid.beats_s[grid.beats_s < cut]) >= 0.97
     assert _f(beats_s[beats_s >= cut], grid.beats_s[grid.beats_s >= cut]) >= 0.97
+
+
+def test_a_doubtful_intro_keeps_the_pulse_the_song_settles_into():
+    # 120 BPM for 60 s. Over the first 12 s a riff every 0.56 s is the loudest thing
+    # (0.35) and the beats are faint (0.1); the DBN follows the riff there, doubtful of
+    # it. From 12 s the beats are clear (0.65). The intro is tracked again at the tempo
+    # and phase that follow, and keeps the song's beats under the riff.
+    fps = 22050 / 256
+    rng = np.random.default_rng(0)
+    beats_s = np.arange(0.5, 59.5, 0.5)
+    intro = beats_s < 12
+    activation = np.full(int(60 * fps), 0.02)
+    activation[np.round(beats_s[intro] * fps).astype(int)] = 0.1
+    riff = np.arange(0.3 + rng.uniform(0.0, 0.2), 11.7, 0.56)
+    activation[np.round(riff * fps).astype(int)] = 0.35
+    activation[np.round(beats_s[~intro] * fps).astype(int)] = 0.65
+    # the all-band onsets hear the same; the others only scattered hits in the intro
+    hops = int(12 * fps)
+    onsets = [activation.copy()]
+    for _ in range(3):
+        scattered = activation.copy()
+        scattered[:hops] = rng.uniform(0, 0.4, hops) * (rng.uniform(size=hops) < 0.05)
+        onsets.append(scattered)
+    grid = track_grid(onsets, onsets[1], np.ones((len(activation) // 4, 12)),
+                      np.full(len(activation), 0.1), fps=fps, chroma_fps=fps / 4,
+                      global_bpm=120.0, learned=activation)
+    beats = grid.beats_s
+    assert _f(beats_s[intro], beats[beats < 12]) >= 0.9
+    assert _f(beats_s[~intro], beats[beats >= 12]) >= 0.99
+    # and it is still called doubtful there: the pulse under the riff is faint
+    assert grid.beat_confidence[beats < 6].mean() < LOW_CONFIDENCE
