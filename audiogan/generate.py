@@ -175,7 +175,12 @@ def generate_frames(model: torch.nn.Module, trajectory: Trajectory, *, batch_siz
     first = start
     threads_before = torch.get_num_threads()
     tuner = ThreadTuner.for_cpu() if device.type == "cpu" else None
-    with contextlib.ExitStack() as stack, torch.inference_mode():
+    # inference mode is held over each batch's work, never across a yield: a generator
+    # suspended inside it would hold the caller's thread in inference mode too, and one
+    # abandoned mid-song (a failed encode) would leave it so until it is collected, when
+    # leaving it could turn the mode off under a model the caller is building meanwhile
+    # (its parameters then inference tensors that cannot be loaded into)
+    with contextlib.ExitStack() as stack:
         stack.callback(torch.set_num_threads, threads_before)  # the caller's setting back
         while first < stop:
             # a batch never spans a change of truncation (cues may set one per section)
@@ -184,8 +189,10 @@ def generate_frames(model: torch.nn.Module, trajectory: Trajectory, *, batch_siz
             threads = tuner.next_threads() if tuner is not None else 0
             began = time.perf_counter()
             try:
-                frames = generator(trajectory.z[first:last], trajectory.class_vectors(first, last),
-                                   truncation, batch_size)
+                with torch.inference_mode():
+                    frames = generator(trajectory.z[first:last],
+                                       trajectory.class_vectors(first, last), truncation,
+                                       batch_size)
             except RuntimeError as error:
                 if not _is_out_of_memory(error) or batch_size == 1:
                     raise
@@ -199,10 +206,11 @@ def generate_frames(model: torch.nn.Module, trajectory: Trajectory, *, batch_siz
             if device.type != "cuda":
                 yield frames.numpy()
                 continue
-            host = torch.empty(frames.shape, dtype=torch.uint8, pin_memory=True)
-            host.copy_(frames, non_blocking=True)
-            copied = torch.cuda.Event()
-            copied.record()
+            with torch.inference_mode():
+                host = torch.empty(frames.shape, dtype=torch.uint8, pin_memory=True)
+                host.copy_(frames, non_blocking=True)
+                copied = torch.cuda.Event()
+                copied.record()
             if pending is not None:  # the previous batch's copy ran while this one computed
                 pending[1].synchronize()
                 yield pending[0].numpy()

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import gc
+
 import numpy as np
 import pytest
 import torch
@@ -139,3 +141,20 @@ def test_thread_tuner_keeps_the_fastest_thread_count(monkeypatch):
     # a count the user pinned is kept, and nothing is measured
     monkeypatch.setenv("AUDIOGAN_THREADS", "1")
     assert generate.ThreadTuner.for_cpu() is None and torch.get_num_threads() == 1
+
+
+def test_a_render_abandoned_midway_leaves_the_caller_out_of_inference_mode(generator,
+                                                                          trajectory):
+    # a failed encode stops taking frames mid-song; the caller goes on in the same thread
+    # (a batch render loads the next song's model), and the suspended generator is
+    # collected some time later
+    frames = generate_frames(generator, trajectory, batch_size=8, device=CPU)
+    next(frames)
+    assert not torch.is_inference_mode_enabled()
+    built_meanwhile = torch.nn.Linear(4, 4)
+    del frames
+    gc.collect()
+    assert not torch.is_inference_mode_enabled()
+    # its parameters are ordinary tensors: weights can still be loaded into them (inference
+    # tensors refuse it once the mode is off: the failure this guards against)
+    built_meanwhile.load_state_dict({"weight": torch.ones(4, 4), "bias": torch.zeros(4)})
