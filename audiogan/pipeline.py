@@ -15,6 +15,7 @@ in `audiogan.distributed`, tempo mode in `audiogan.synth`):
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import hashlib
@@ -666,6 +667,20 @@ def _plan_batches(plan: RenderPlan, generator, start: int, stop: int) -> Iterato
                          start=start, stop=stop)
 
 
+@contextlib.contextmanager
+def _closed_after(batches: Iterator[np.ndarray]) -> Iterator[None]:
+    """Close `batches` (a generator) when the block ends or fails, not whenever the garbage
+    collector gets to it: generation hands its thread count back when closed, and a render
+    that failed mid-song would otherwise do so at some later moment, in the next song's
+    render."""
+    try:
+        yield
+    finally:
+        close = getattr(batches, "close", None)
+        if close is not None:
+            close()
+
+
 def _write_frames(batches: Iterator[np.ndarray], writer: Any, total: int,
                   progress: Progress | None, *, encoding: bool = True) -> None:
     """Every batch into ``writer.write``, reporting the frames (and then the encoding, the
@@ -673,11 +688,12 @@ def _write_frames(batches: Iterator[np.ndarray], writer: Any, total: int,
     done = 0
     if progress is not None:
         progress("frames", 0, total)
-    for frames in batches:
-        writer.write(frames)
-        done += len(frames)
-        if progress is not None:
-            progress("frames", done, total)
+    with _closed_after(batches):
+        for frames in batches:
+            writer.write(frames)
+            done += len(frames)
+            if progress is not None:
+                progress("frames", done, total)
     if progress is not None and encoding:
         progress("encoding", done, total)
 
@@ -687,12 +703,13 @@ def _counted(batches: Iterator[np.ndarray], counter: FlashCounter | None,
     """The batches, each shown to the flash counter on its way to the encoder; with `safe`
     a frame that would flash a fourth time within a second is eased towards the one before
     (`FlashCounter.limit`), what ``--safe-flashes`` adds to the thinned pulses."""
-    for frames in batches:
-        if counter is not None and safe:
-            frames = counter.limit(frames, int(MAX_FLASHES_PER_S))
-        elif counter is not None:
-            counter.update(frames)
-        yield frames
+    with _closed_after(batches):
+        for frames in batches:
+            if counter is not None and safe:
+                frames = counter.limit(frames, int(MAX_FLASHES_PER_S))
+            elif counter is not None:
+                counter.update(frames)
+            yield frames
 
 
 def render_segment(plan: RenderPlan, path: str | Path, start: int, stop: int, *,

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from audiogan import ffmpeg, pipeline
 from audiogan.encode import VideoWriter, probe_video
@@ -186,10 +187,13 @@ def test_a_killed_encoder_stops_the_render_at_once(tmp_path, tiny_weights, monke
         made_after_kill.append(done)
 
     target = tmp_path / "long.mp4"
+    threads = torch.get_num_threads()
     with pytest.raises(EncodeError) as caught:
         pipeline.render(song, target, weights=tiny_weights, fps=12, batch_size=4,
                         encoders=encoders, progress=progress)
     assert str(caught.value) == f"ffmpeg could not write {target}: it was killed (signal 9)"
+    # the process is left as it was for the next render (a batch goes on to the next song)
+    assert torch.get_num_threads() == threads and not torch.is_inference_mode_enabled()
     # the render stopped at the next batch, not after the 240 frames of the song
     assert made_after_kill[-1] - made_after_kill[0] <= 4, made_after_kill
     assert sorted(p.name for p in tmp_path.iterdir()) == ["long.wav"]
