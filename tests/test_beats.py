@@ -35,6 +35,14 @@ def _f(reference, estimated) -> float:
     return float(mir_eval.beat.f_measure(np.asarray(reference), np.asarray(estimated), 0.07))
 
 
+def _learned_grid(onsets, activation, *, fps: float, bpm: float):
+    """`track_grid` over made-up `onsets` (four envelopes, the second the bass) and a learned
+    `activation`, with flat chroma and level: the beats are the activation's to find."""
+    hops = len(activation)
+    return track_grid(onsets, onsets[1], np.ones((hops // 4, 12)), np.full(hops, 0.1),
+                      fps=fps, chroma_fps=fps / 4, global_bpm=bpm, learned=activation)
+
+
 @pytest.fixture(scope="module")
 def intro_drop():
     song = band_song("intro_drop")
@@ -420,9 +428,7 @@ def test_a_stretch_with_loud_off_beats_takes_the_phase_heard_clearly_elsewhere()
     activation[np.round(beats_s[~riff] * fps).astype(int)] = 0.65
     # and the onsets are loudest where the network fires
     onsets = [activation.copy() for _ in range(4)]
-    grid = track_grid(onsets, onsets[1], np.ones((len(activation) // 4, 12)),
-                      np.full(len(activation), 0.1), fps=fps, chroma_fps=fps / 4,
-                      global_bpm=120.0, learned=activation)
+    grid = _learned_grid(onsets, activation, fps=fps, bpm=120.0)
     beats = grid.beats_s
     assert _f(beats_s[riff], beats[beats < 20]) >= 0.95
     assert _f(beats_s[~riff], beats[beats >= 20]) >= 0.95
@@ -467,9 +473,7 @@ def test_a_doubtful_intro_keeps_the_pulse_the_song_settles_into():
         scattered = activation.copy()
         scattered[:hops] = rng.uniform(0, 0.4, hops) * (rng.uniform(size=hops) < 0.05)
         onsets.append(scattered)
-    grid = track_grid(onsets, onsets[1], np.ones((len(activation) // 4, 12)),
-                      np.full(len(activation), 0.1), fps=fps, chroma_fps=fps / 4,
-                      global_bpm=120.0, learned=activation)
+    grid = _learned_grid(onsets, activation, fps=fps, bpm=120.0)
     beats = grid.beats_s
     assert _f(beats_s[intro], beats[beats < 12]) >= 0.9
     assert _f(beats_s[~intro], beats[beats >= 12]) >= 0.99
