@@ -391,10 +391,16 @@ def render_command(
         tempo = (" -> ".join(f"{bpm:.0f}" for bpm in result.tempi) if len(result.tempi) > 1
                  else f"{result.tempo_bpm:.0f}")
         shifted = f", moved {config.beat_shift:+g} beat" if config.beat_shift else ""
+        # a doubtful grid's tempo is no fact about the song: the picture followed the onsets
+        from audiogan.beats import LOW_CONFIDENCE
+
+        beat = (f"no clear beat (confidence {result.beat_confidence:.2f}, "
+                f"{result.beat_tracker} tracker{shifted}): the pulses followed the onsets"
+                if result.beat_confidence < LOW_CONFIDENCE else
+                f"{tempo} BPM ({result.beats} beats, {result.beat_tracker} tracker{shifted})")
         err.print(f"  {result.duration_s:.2f} s of music, {result.frames} frames at "
-                  f"{result.fps:g} fps, {result.width}x{result.height}, "
-                  f"{tempo} BPM ({result.beats} beats, {result.beat_tracker} "
-                  f"tracker{shifted}), on {result.device}")
+                  f"{result.fps:g} fps, {result.width}x{result.height}, {beat}, "
+                  f"on {result.device}")
         flashes = ("" if result.flashes is None else
                    f"; {result.flashes.flashes} flashes (WCAG 2.3.1), at most "
                    f"{result.flashes.max_per_second} in any second")
@@ -664,11 +670,15 @@ def analyze_command(
         return
     out.print(f"{info.path.name}: {features.duration_s:.2f} s, {info.sample_rate} Hz, "
               f"{info.channels} channel(s)")
+    # a doubtful grid's tempo is the tracker's guess, and its "changes" are its wandering
+    from audiogan.beats import LOW_CONFIDENCE
+
+    doubtful = features.beat_confidence < LOW_CONFIDENCE
     out.print(f"  tempo {features.tempo_bpm:.1f} BPM, {len(features.beats_s)} beats"
               + (f", first at {features.beats_s[0]:.2f} s" if len(features.beats_s) else "")
               + f" ({features.beat_tracker} tracker, confidence "
-              f"{features.beat_confidence:.2f})")
-    if len(report["tempo_changes"]) > 1:
+              f"{features.beat_confidence:.2f}" + (": no clear beat)" if doubtful else ")"))
+    if len(report["tempo_changes"]) > 1 and not doubtful:
         out.print("  the tempo changes: " + ", ".join(
             f"{change['bpm']:.1f} BPM from {change['start']:.1f} s"
             for change in report["tempo_changes"]))

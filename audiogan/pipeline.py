@@ -97,6 +97,8 @@ class RenderResult:
     tempi: tuple[float, ...] = ()
     """Each part's tempo (BPM) in order, for a song whose tempo changes (a medley, a slow
     middle section); one for a steady song, none without beats."""
+    beat_confidence: float = 1.0
+    """How sure the beat grid is (`LOW_CONFIDENCE` and up: sure); 1.0 for the user's own."""
 
     @property
     def achieved_fps(self) -> float:
@@ -814,7 +816,8 @@ def _result(plan: RenderPlan, size: int | tuple[int, int], started: float,
         tempo_bpm=plan.features.tempo_bpm, beats=len(plan.features.beats_s),
         tempi=tuple(bpm for _, _, bpm in tempo_changes(plan.features.beats_s,
                                                        plan.features.duration_s)),
-        device=plan.config.device, beat_tracker=plan.features.beat_tracker)
+        device=plan.config.device, beat_tracker=plan.features.beat_tracker,
+        beat_confidence=float(plan.features.beat_confidence))
 
 
 VIDEO_BYTES_PER_PIXEL = 0.3

@@ -131,7 +131,7 @@ def test_bad_bpm_and_stem_flags(tmp_path, clicks_song):
     assert code == 1 and "name it *.png" in stderr
 
 
-def test_a_beatless_song_says_so_in_one_line(tmp_path):
+def test_a_beatless_song_says_so_in_one_line(tmp_path, tiny_weights):
     rng = np.random.default_rng(1)
     sr, seconds = 22050, 12.0
     t = np.arange(int(seconds * sr)) / sr
@@ -147,10 +147,21 @@ def test_a_beatless_song_says_so_in_one_line(tmp_path):
         f"audiogan: note: drone.wav has no clear beat (beat confidence "
         f"{report['beat_confidence']:.2f}): the picture follows its strongest onsets; if you "
         "know the beat, give --bpm and --beat-offset, or --beats FILE"]
+    # the plain report and the render's summary give no tempo as a fact, nor its "changes"
+    code, out, err = run("analyze", str(song))
+    text = " ".join(out.split())
+    assert code == 0 and "no clear beat)" in text and "tempo changes" not in text
+    code, _, err = run(str(song), "--weights", str(tiny_weights), "--duration", "4", "--fps",
+                       "5", "-o", str(tmp_path / "drone.mp4"))
+    summary = " ".join(err.split())
+    assert code == 0 and "no clear beat (confidence 0." in summary
+    assert "the pulses followed the onsets" in summary and " BPM (" not in summary
     # the user's own grid is trusted: no note, full confidence
     code, out, err = run("analyze", str(song), "--json", "--bpm", "90")
     assert code == 0 and "note:" not in err
     assert json.loads(out)["beat_confidence"] == 1.0
+    code, out, _ = run("analyze", str(song), "--bpm", "90")
+    assert "90.0 BPM" in out and "no clear beat" not in out
 
 
 def test_tempo_range_steers_the_level_and_is_checked(clicks_song):
