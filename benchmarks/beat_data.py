@@ -9,7 +9,7 @@ is written under ``--dest`` (default ``$AUDIOGAN_BEAT_BENCH`` or
 wav excerpt (60 s) with its reference beats as text (seconds, one per line) beside it, and
 ``manifest.json`` lists them for `benchmarks/bench_beats.py`.
 
-Three sets:
+Four sets:
 
 - **midi**: real compositions shipped as MIDI files (openttd-openmsx, planetblupi-music-midi),
   rendered with fluidsynth and the FluidR3 GM soundfont. Their beats are exact: they come
@@ -26,6 +26,10 @@ Three sets:
   wesnoth; 10-11 each, none in the sets above), against madmom. They were added after the
   tracker's rules and networks were set, to measure it on music it was not tuned on; the
   16 madmom-referenced songs of **real** are the ones its rules were tuned on.
+- **compound**: 18 accompaniments in 6/8 written here by MMA (Debian package mma) from its
+  six 6/8 styles, rendered like the MIDI set (`compound_sources`). No other piece is in a
+  compound meter, and the beat network never heard one in training. Beats exact, at the
+  dotted quarter.
 
 Which beat a tempo map gives. The tapped level is taken from the time signature: one beat
 per denominator note (quarter notes in 4/4, 3/4, 5/4, 6/4; eighths in 7/8), except compound
@@ -221,7 +225,95 @@ ALL_SOURCES = SOURCES + EXTRA
 
 
 APT_PACKAGES = ("fluidsynth", "fluid-soundfont-gm",
-                *dict.fromkeys(source.package for source in ALL_SOURCES))
+                *dict.fromkeys(source.package for source in ALL_SOURCES), "mma")
+
+
+# --- compound meters -----------------------------------------------------------------------
+
+MMA_LIB = Path("/usr/share/mma/lib/stdlib")
+COMPOUND_STYLES = ("68march", "68swing", "afro-cuban", "arpeggio68", "ballad68", "blues68")
+"""MMA's standard grooves in 6/8: none of them is in the beat network's training data
+(`benchmarks/beat_train_data.py` leaves 6/8 out), and no piece of the other sets is in 6/8."""
+COMPOUND_PIECES = 18
+_PROGRESSIONS = (("I", "V", "vi", "IV"), ("I", "IV", "V", "I"), ("ii", "V", "I", "I"),
+                 ("i", "VI", "III", "VII"), ("i", "iv", "v", "i"))
+_DEGREES = {"I": (0, ""), "ii": (2, "m"), "IV": (5, ""), "V": (7, "7"), "vi": (9, "m"),
+            "i": (0, "m"), "III": (3, ""), "iv": (5, "m"), "v": (7, "m"), "VI": (8, ""),
+            "VII": (10, "")}
+_KEYS = ("C", "Db", "D", "Eb", "E", "F", "Gb", "G", "Ab", "A", "Bb", "B")
+
+
+def _mma_grooves(style: str) -> tuple[int, list[str]]:
+    """A 6/8 style's MMA beats a bar (its ``Time``) and its main grooves."""
+    import re
+
+    text = (MMA_LIB / f"{style}.mma").read_text(errors="replace")
+    time = int(re.findall(r"^\s*Time\s+(\d+)", text, flags=re.M | re.I)[0])
+    names = re.findall(r"^\s*DefGroove\s+(\S+)", text, flags=re.M | re.I)
+    return time, [name for name in names
+                  if not re.search(r"intro|end|fill|metronome|break|-44", name, flags=re.I)]
+
+
+def _true_compound_midi(raw: Path, out: Path, mma_beats_a_bar: int) -> None:
+    """MMA's 6/8 MIDI file with a tempo map that says what is played.
+
+    MMA counts a style's bar in its own beats (``Time``: 2 for the march, 6 for the swing)
+    and writes each as a MIDI quarter note, while the file's time signature says 6/8; read
+    as written, a 6/8 bar would be 3 quarters. Here the ticks per quarter (and the tempo, in
+    microseconds a quarter) are scaled so that a bar is 3 quarters: the sound is unchanged,
+    and `tempo_map_beats` finds the dotted quarter, two to the bar."""
+    mido = _mido()
+    midi = mido.MidiFile(str(raw))
+    scale = mma_beats_a_bar / 3  # new ticks per quarter / old
+    ticks = midi.ticks_per_beat * scale
+    if abs(ticks - round(ticks)) > 1e-9:
+        raise SystemExit(f"{raw}: {midi.ticks_per_beat} ticks a beat do not divide by 3")
+    midi.ticks_per_beat = int(round(ticks))
+    for track in midi.tracks:
+        for index, msg in enumerate(track):
+            if msg.type == "set_tempo":
+                track[index] = msg.copy(tempo=int(round(msg.tempo * scale)))
+    midi.save(str(out))
+
+
+def compound_sources(dest: Path) -> tuple[Source, ...]:
+    """The compound set: MMA songs in 6/8 (a march, a swing, a blues, a ballad, arpeggios,
+    an Afro-Cuban bell pattern) over random progressions, at a dotted quarter of 45-125 BPM,
+    written once under ``DEST/compound`` (seeded: the same pieces every time). They are
+    accompaniments written here, not compositions, like the synth set; their beats are
+    exact."""
+    import math
+    import random
+
+    folder = dest / "compound"
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = random.Random(68)
+    sources = []
+    for index in range(COMPOUND_PIECES):
+        style = COMPOUND_STYLES[index % len(COMPOUND_STYLES)]
+        time, grooves = _mma_grooves(style)
+        groove = rng.choice(grooves)
+        dotted_bpm = math.exp(rng.uniform(math.log(45), math.log(125)))
+        progression = rng.choice(_PROGRESSIONS)
+        key = rng.randrange(12)
+        bars = int(math.ceil(dotted_bpm / 2)) + 1  # a minute and a bar
+        name = f"mma68-{groove.lower()}-{round(dotted_bpm)}"
+        midi = folder / f"{name}.mid"
+        if not midi.exists():
+            # MMA's tempo counts its own beats: `time` of them to two dotted quarters
+            lines = [f"Tempo {round(dotted_bpm * time / 2)}", f"Groove {groove}"]
+            for bar in range(bars):
+                offset, quality = _DEGREES[progression[bar % len(progression)]]
+                lines.append(f"{bar + 1} {_KEYS[(key + offset) % 12]}{quality}")
+            with tempfile.TemporaryDirectory() as scratch:
+                song, raw = Path(scratch) / "song.mma", Path(scratch) / "raw.mid"
+                song.write_text("\n".join(lines) + "\n")
+                subprocess.run(["mma", "-f", str(raw), str(song)], check=True,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                _true_compound_midi(raw, midi, time)
+        sources.append(Source(name, "midi", "mma", str(midi), f"6/8 {style}",
+                              set="compound"))
+    return tuple(sources)
 
 
 def default_dest() -> Path:
@@ -491,6 +583,8 @@ def _check_chart(entry: dict) -> None:
 def missing_packages() -> list[str]:
     """Packages whose files this script needs but does not find."""
     missing = [] if shutil.which("fluidsynth") else ["fluidsynth"]
+    if not shutil.which("mma") or not MMA_LIB.exists():
+        missing.append("mma")
     if not SOUNDFONT.exists():
         missing.append("fluid-soundfont-gm")
     for source in ALL_SOURCES:
@@ -518,7 +612,8 @@ def main() -> None:
         sys.exit("missing Debian packages; install them with\n"
                  f"  sudo apt-get install {' '.join(missing)}\n"
                  f"(all of them: sudo apt-get install {' '.join(APT_PACKAGES)})")
-    sources = [s for s in SOURCES if "(quick)" in s.note] if args.quick else list(ALL_SOURCES)
+    sources = ([s for s in SOURCES if "(quick)" in s.note] if args.quick
+               else [*ALL_SOURCES, *compound_sources(dest)])
     entries = []
     for source in sources:
         entry = build_item(source, dest)

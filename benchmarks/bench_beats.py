@@ -1,6 +1,6 @@
 """Beat tracking against ground truth: audiogan's grid, plain librosa and madmom, side by side.
 
-Five sets of songs:
+Six sets of songs:
 
 - **synth**: the band-like songs of `tests/bandsynth.py` (steady, tempo ramp, swing, quiet
   drumless intro then a drop, 3/4, a breakdown, a humanised live take with fills), whose
@@ -13,7 +13,9 @@ Five sets of songs:
   rules and networks were not chosen on);
 - **medley**: the first 30 s of two or three songs of the other sets, one after another, so
   that the tempo changes for good where they meet (64-167 BPM), scored against each part's
-  own reference.
+  own reference;
+- **compound**: accompaniments in 6/8 written by MMA, rendered like the midi set, scored
+  against their tempo map at the dotted quarter (no other set has a piece in 6/8).
 
 The midi, real and extra sets (and from them the medleys) are built by
 ``python benchmarks/beat_data.py`` (see its docstring for the Debian packages it reads and
@@ -34,7 +36,8 @@ off-beat), and the tempo octave ratio (the tracker's median tempo over the refer
 
 The synth set also prints its historical table (downbeat F, meter, sections, tempo).
 
-    python benchmarks/bench_beats.py [--set synth|midi|real|extra|medley|all] [--songs steady,ramp]
+    python benchmarks/bench_beats.py [--set synth|midi|real|extra|medley|compound|all]
+                                     [--songs steady,ramp]
                                      [--markdown] [--json OUT] [--no-madmom]
 
 Scoring an experimental tracker from a Python session (any function from ``(y, sr)`` to
@@ -42,7 +45,7 @@ beat times in seconds, or to an object with ``beats_s`` and ``downbeats_s``)::
 
     import sys; sys.path.insert(0, "benchmarks")
     import bench_beats as bb
-    items = bb.load_items(["midi", "real"])          # or ["synth"], all five by default
+    items = bb.load_items(["midi", "real"])          # or ["synth"], all six by default
     rows = bb.score(my_tracker, items)               # one dict per song: f, amlt, octave ...
     bb.print_summary({"mine": rows, "audiogan": bb.score(bb.audiogan, items)})
 """
@@ -81,7 +84,7 @@ __all__ = ["Item", "load_items", "score", "audiogan", "librosa_beats", "madmom_b
            "print_summary", "SETS"]
 
 WINDOW_S = 0.07
-SETS = ("synth", "midi", "real", "extra", "medley")
+SETS = ("synth", "midi", "real", "extra", "medley", "compound")
 
 MEDLEYS = (
     ("hyperrogue-motion", "singularity-nebula", "msx-city_blues"),
