@@ -20,7 +20,15 @@ import numpy as np
 import scipy.ndimage
 
 from audiogan import beatnet
-from audiogan.beats import TEMPO_RANGE, BeatGrid, half_beats, tempo_at, tempo_changes, track_grid
+from audiogan.beats import (
+    TEMPO_RANGE,
+    BeatGrid,
+    half_beats,
+    range_ratio,
+    tempo_at,
+    tempo_changes,
+    track_grid,
+)
 from audiogan.structure import Sections, bar_features, segment
 from audiogan.types import Features
 
@@ -271,14 +279,10 @@ def beat_grid(hop: HopFeatures, *, tempo_range: tuple[float, float] = TEMPO_RANG
     low, high = tempo_range
 
     def tempogram_bpm(start: int, end: int) -> float:
-        """The tempogram's choice over hops start .. end, moved by octaves into the range
-        asked for."""
+        """The tempogram's choice over hops start .. end, moved into the range asked for
+        by octaves (or by thirds, where a range narrower than an octave holds none)."""
         bpm = global_tempo(hop.onset[start:end], sr=hop.sr, hop_length=hop.hop_length)
-        while bpm > high:
-            bpm /= 2
-        while 0 < bpm < low:
-            bpm *= 2
-        return bpm
+        return bpm / range_ratio(bpm, (low, high)) if bpm > 0 else bpm
 
     envelopes = []
     for envelope in (hop.onset, hop.onset_low, hop.onset_high, hop.onset_vibrato):

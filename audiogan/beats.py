@@ -48,8 +48,9 @@ import numpy as np
 
 __all__ = ["BeatGrid", "track_grid", "tracking_envelope", "beat_activation", "dbn_beats",
            "tapped_beats", "beat_support", "find_downbeats", "tempo_at", "grid_from_bpm",
-           "pulse_clarity", "range_level", "BEAT_TRACKERS", "TEMPO_RANGE", "LOW_CONFIDENCE",
-           "CLEAR_PULSE", "TempoStates", "tempo_sections", "tempo_changes", "half_beats"]
+           "pulse_clarity", "range_level", "range_ratio", "BEAT_TRACKERS", "TEMPO_RANGE",
+           "LOW_CONFIDENCE", "CLEAR_PULSE", "TempoStates", "tempo_sections", "tempo_changes",
+           "half_beats"]
 
 BEAT_TRACKERS = ("auto", "audiogan", "beat_this")
 """Who may find the beats: audiogan's own tracker, Beat This! (`audiogan.beatthis`), or auto."""
@@ -307,6 +308,21 @@ def range_level(bpm: float, tempo_range: tuple[float, float]) -> int:
     return level
 
 
+def range_ratio(bpm: float, tempo_range: tuple[float, float]) -> float:
+    """What `bpm` is divided by to lie within `tempo_range`: ``2 ** range_level`` where an
+    octave of it lies there; otherwise, where a third of it or three times it does (or an
+    octave of those), the nearest such: the dotted beat of a compound meter (6/8, 12/8)
+    whose eighths were found, or those eighths from its dotted beat. Where none fits either,
+    the octave move of `range_level`."""
+    low, high = tempo_range
+    octave = 2.0 ** range_level(bpm, tempo_range)
+    if low <= bpm / octave <= high:
+        return octave
+    thirds = [3.0 * 2.0 ** k for k in range(4)] + [1.0 / (3.0 * 2.0 ** k) for k in range(4)]
+    fitting = [ratio for ratio in thirds if low <= bpm / ratio <= high]
+    return min(fitting, key=lambda ratio: abs(np.log2(ratio))) if fitting else octave
+
+
 def tapped_beats(activation: np.ndarray, *, fps: float, global_bpm: float,
                  tempo_range: tuple[float, float] = TEMPO_RANGE,
                  section_bpm: Callable[[int, int], float] | None = None,
@@ -319,9 +335,11 @@ def tapped_beats(activation: np.ndarray, *, fps: float, global_bpm: float,
     taken instead; at 4/3 or 3/4 of it, whichever of the two lies nearer 120 BPM (in
     octaves), where people's tapping gathers. That tempo is then halved or doubled into
     `tempo_range` while it fits, so that a narrower range picks another level of the same
-    pulse. (Searched within 55-140 BPM alone, songs that madmom taps at 92-103 BPM went to a
-    4:3 cross-rhythm at 123-140, hyperrogue-caribbean and -savino-palace, instead of half of
-    the 185-207 that the whole range finds.)
+    pulse; where no octave of it fits, a third of it or three times it (`range_ratio`: the
+    dotted beat of a 6/8 heard on its eighths). (Searched within 55-140 BPM alone, songs
+    that madmom taps at 92-103 BPM went to a 4:3 cross-rhythm at 123-140,
+    hyperrogue-caribbean and -savino-palace, instead of half of the 185-207 that the whole
+    range finds.)
 
     The grid is then the DBN's path within a factor `band` of that tempo (inside
     `tempo_range`): wide enough for a ramp, too narrow to jump an octave midway. After a
@@ -521,7 +539,7 @@ def _tapped(activation: np.ndarray, frames: np.ndarray, *, fps: float, global_bp
         band = min(band, held_band)
     if not low <= tempo <= high:
         band = min(band, held_band)
-    tempo /= 2.0 ** range_level(tempo, tempo_range)
+    tempo /= range_ratio(tempo, tempo_range)
     lower, upper = max(low, tempo / band), min(high, tempo * band)
     if lower >= upper:  # no level of the pulse fits a range narrower than an octave
         lower, upper = low, high

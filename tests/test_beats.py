@@ -17,6 +17,7 @@ from audiogan.beats import (
     grid_from_bpm,
     half_beats,
     pulse_clarity,
+    range_ratio,
     tapped_beats,
     tempo_at,
     tempo_changes,
@@ -352,6 +353,39 @@ def test_a_capped_tempo_range_halves_a_fast_pulse_rather_than_cross_it():
     # the whole range keeps the pulse itself
     full = tapped_beats(activation, fps=fps, global_bpm=133.0)
     assert 60 * fps / np.median(np.diff(full)) == pytest.approx(200, rel=0.02)
+
+
+def _six_eight(dotted_bpm: float, seconds: float = 24.0, sr: int = 22050) -> np.ndarray:
+    """A 6/8 ballad: eighths picked on a guitar, bass and kick on each dotted quarter."""
+    eighth, t = 60.0 / dotted_bpm / 3, np.arange(int(0.5 * sr)) / sr
+    y = np.zeros(int(seconds * sr))
+    for i in range(int((seconds - 1.5) / eighth)):
+        start, pos = int((0.5 + i * eighth) * sr), i % 6
+        hz = 220.0 * 2 ** ((0, 3, 7, 3, 7, 3)[pos] / 12)
+        sound = np.sin(2 * np.pi * hz * t) * np.exp(-6 * t) * (0.5 if pos % 3 == 0 else 0.3)
+        if pos % 3 == 0:
+            sound += 0.6 * np.sin(2 * np.pi * 55.0 * t) * np.exp(-3 * t)
+            sound += 0.8 * np.sin(2 * np.pi * (50 + 80 * np.exp(-30 * t)) * t) * np.exp(-12 * t)
+        y[start:start + len(t)] += sound
+    return (0.4 * y / np.abs(y).max()).astype(np.float32)
+
+
+def test_a_range_without_an_octave_of_the_pulse_takes_its_third():
+    # a 6/8 at a dotted quarter of 48 BPM, heard as its eighths (144): asked for 40-60,
+    # where no octave of 144 lies (72, 36), the grid is the dotted beat, a third of it
+    sr = 22050
+    hop = hop_features([_six_eight(48.0, sr=sr)], sr=sr)
+    heard = beat_grid(hop)
+    assert heard.tempo_bpm == pytest.approx(144, rel=0.03)
+    dotted = beat_grid(hop, tempo_range=(40.0, 60.0))
+    assert dotted.tempo_bpm == pytest.approx(48, rel=0.03)
+    assert _f(heard.beats_s, dotted.beats_s) >= 0.45  # beats of the song: a third of them
+    # and back: eighths asked for, from a dotted beat
+    assert range_ratio(48.0, (120.0, 180.0)) == pytest.approx(1 / 3)
+    # an octave wins wherever one fits, and a pulse inside the range stays
+    assert range_ratio(150.0, (60.0, 80.0)) == 2.0 and range_ratio(150.0, (55.0, 215.0)) == 1.0
+    assert range_ratio(150.0, (40.0, 60.0)) == 3.0 and range_ratio(330.0, (45.0, 60.0)) == 6.0
+    assert range_ratio(100.0, (70.0, 75.0)) == 1.0  # nothing fits: the octave move (none)
 
 
 def test_tempo_range_chooses_the_metrical_level():
