@@ -1,6 +1,6 @@
 """Build the training set of the learned beat activation (`audiogan.beatnet`).
 
-    python benchmarks/beat_train_data.py [--dest DIR] [--songs N] [--jobs J]
+    python benchmarks/beat_train_data.py [--dest DIR] [--songs N] [--jobs J] [--compound N]
 
 Music with exact beats, none of it in the benchmark (`benchmarks/beat_data.py`):
 
@@ -12,7 +12,9 @@ Music with exact beats, none of it in the benchmark (`benchmarks/beat_data.py`):
   progressions at random tempi; some lose their drums, so that the beat must be heard in
   the harmony alone.
 
-Each render is varied: drums louder or softer, channels given other instruments, and now
+With ``--compound N``, N more MMA songs in 6/8 (`COMPOUND_STYLES`; tried, not in the
+shipped networks: benchmarks/BEATS.md, "Compound meters"). Each render is varied: drums
+louder or softer, channels given other instruments, and now
 and then saturation, a spectral tilt or a noise bed (`colour`).
 
 Beats come from each MIDI file's tempo map and time signatures (`beat_data.tempo_map_beats`,
@@ -187,6 +189,9 @@ def build(job: dict, dest: Path) -> str:
             subprocess.run(["mma", "-f", str(Path(scratch) / "raw.mid"), str(source)],
                            check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             raw = Path(scratch) / "raw.mid"
+            if "mma_time" in job:  # 6/8: a tempo map that says what MMA plays
+                beat_data._true_compound_midi(raw, Path(scratch) / "true.mid", job["mma_time"])
+                raw = Path(scratch) / "true.mid"
         else:
             raw = Path(job["midi"])
         # some channels play another instrument (not the drums, channel 10)
@@ -210,7 +215,26 @@ def build(job: dict, dest: Path) -> str:
     return job["name"]
 
 
-def jobs(songs: int, seed: int = 0) -> list[dict]:
+COMPOUND_STYLES = ("68swing", "blues68", "arpeggio68", "68march")
+"""The 6/8 styles of MMA trained on; the benchmark's compound set also holds pieces of two
+others (ballad68, afro-cuban) that no network heard."""
+
+
+def compound_song(rng: random.Random) -> tuple[str, str, int]:
+    """An MMA song in 6/8 (its text), a name, and its style's MMA beats a bar."""
+    style = rng.choice(COMPOUND_STYLES)
+    time, grooves = beat_data._mma_grooves(style)
+    main = rng.choice(grooves)
+    dotted_bpm = math.exp(rng.uniform(math.log(40), math.log(130)))
+    key = rng.randrange(12)
+    progression = rng.choice(PROGRESSIONS)
+    lines = [f"Tempo {round(dotted_bpm * time / 2)}", f"Groove {main}"]
+    for bar in range(rng.choice((16, 24, 32))):
+        lines.append(f"{bar + 1} {_chord(progression[bar % len(progression)], key)}")
+    return "\n".join(lines) + "\n", f"mma68-{main}-{round(dotted_bpm)}", time
+
+
+def jobs(songs: int, seed: int = 0, compound: int = 0) -> list[dict]:
     rng = random.Random(seed)
     plan = []
     for path in spare_midi_files():
@@ -227,6 +251,15 @@ def jobs(songs: int, seed: int = 0) -> list[dict]:
                      "drum_gain": 0.0 if rng.random() < 0.2 else rng.uniform(0.4, 1.3),
                      "reprogram": rng.choice((0.0, 0.0, 0.3, 0.6)),
                      "seed": rng.randrange(2**31)})
+    # drawn from a generator of their own, so that the other items stay as they were
+    rng = random.Random(seed + 68)
+    for index in range(compound):
+        text, name, time = compound_song(rng)
+        plan.append({"name": f"{name}-{index}", "mma": text, "mma_time": time,
+                     "soundfont": rng.choice(SOUNDFONTS), "tempo_factor": 1.0,
+                     "drum_gain": 0.0 if rng.random() < 0.2 else rng.uniform(0.4, 1.3),
+                     "reprogram": rng.choice((0.0, 0.0, 0.3, 0.6)),
+                     "seed": rng.randrange(2**31)})
     return plan
 
 
@@ -235,10 +268,12 @@ def main() -> None:
     parser.add_argument("--dest", type=Path, default=DEFAULT_DEST)
     parser.add_argument("--songs", type=int, default=600, help="MMA songs to write")
     parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--compound", type=int, default=0,
+                        help="MMA songs in 6/8 to write as well (COMPOUND_STYLES)")
     args = parser.parse_args()
     dest = args.dest.expanduser()
     dest.mkdir(parents=True, exist_ok=True)
-    plan = jobs(args.songs)
+    plan = jobs(args.songs, compound=args.compound)
     with ProcessPoolExecutor(args.jobs) as pool:
         futures = [pool.submit(build, job, dest) for job in plan]
         for done, future in enumerate(futures, 1):

@@ -1,6 +1,7 @@
 """Train the learned beat activation (`audiogan.beatnet`) on the set `beat_train_data.py` built.
 
     python benchmarks/train_beatnet.py [--data DIR ...] [--steps N] [--seed S] --out net-S.npz
+    python benchmarks/train_beatnet.py --init audiogan/data/beatnet.npz --member 0 ...
     python benchmarks/train_beatnet.py --combine net-0.npz net-1.npz ... \
         --out audiogan/data/beatnet.npz
 
@@ -237,6 +238,11 @@ def main() -> None:
     parser.add_argument("--out", type=Path,
                         default=Path(__file__).resolve().parents[1] / "audiogan" / "data"
                         / beatnet.WEIGHTS)
+    parser.add_argument("--init", type=Path, default=None, metavar="NPZ",
+                        help="start from this network (an ensemble file's member --member) "
+                             "rather than from random weights: to go on training one")
+    parser.add_argument("--member", type=int, default=0,
+                        help="which member of --init to start from")
     parser.add_argument("--combine", type=Path, nargs="+", metavar="NPZ",
                         help="write these trained networks to --out as one ensemble instead")
     args = parser.parse_args()
@@ -255,6 +261,9 @@ def main() -> None:
     weights = np.array([item["planes"].shape[1] for item in train], np.float64)
     weights /= weights.sum()
     model = BeatNet()
+    if args.init is not None:
+        member = beatnet.load_weights(args.init)[args.member]
+        model.load_state_dict({name: torch.from_numpy(value) for name, value in member.items()})
     optimiser = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-4)
     schedule = torch.optim.lr_scheduler.LambdaLR(
         optimiser, lambda step: min(1.0, (step + 1) / 100)
