@@ -239,8 +239,9 @@ _BEAT_TRACKER = typer.Option(
     "when it and a checkpoint are here, else audiogan) [default: auto].", show_default=False)
 _TEMPO_RANGE = typer.Option(
     "--tempo-range", metavar="SLOW:FAST", help="The slowest and fastest beat (BPM) audiogan's "
-    "tracker may choose, e.g. 70:140 to keep a fast song's beat at half speed, or 120:240 to "
-    "tap along with its eighths [default: 55:215].", show_default=False)
+    "tracker may choose, e.g. 70:140 to keep a fast song's beat at half speed, 120:240 to "
+    "tap along with its eighths, or 40:60 for a slow 6/8's dotted beat [default: 55:215].",
+    show_default=False)
 _BEAT_MODEL = typer.Option(
     "--beat-model", help="A Beat This! checkpoint (.ckpt) to use instead of the pretrained "
     "one (implies --beat-tracker beat_this).", show_default=False)
