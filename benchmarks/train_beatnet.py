@@ -262,7 +262,11 @@ def main() -> None:
     weights /= weights.sum()
     model = BeatNet()
     if args.init is not None:
-        member = beatnet.load_weights(args.init)[args.member]
+        members = beatnet.load_weights(args.init)
+        if not 0 <= args.member < len(members):
+            raise SystemExit(f"{args.init} holds {len(members)} networks: --member 0 to "
+                             f"{len(members) - 1}")
+        member = members[args.member]
         model.load_state_dict({name: torch.from_numpy(value) for name, value in member.items()})
     optimiser = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-4)
     schedule = torch.optim.lr_scheduler.LambdaLR(
