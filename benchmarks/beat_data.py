@@ -50,7 +50,10 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import math
 import os
+import random
+import re
 import shutil
 import subprocess
 import sys
@@ -235,18 +238,29 @@ COMPOUND_STYLES = ("68march", "68swing", "afro-cuban", "arpeggio68", "ballad68",
 """MMA's standard grooves in 6/8: none of them is in the beat network's training data
 (`benchmarks/beat_train_data.py` leaves 6/8 out), and no piece of the other sets is in 6/8."""
 COMPOUND_PIECES = 18
-_PROGRESSIONS = (("I", "V", "vi", "IV"), ("I", "IV", "V", "I"), ("ii", "V", "I", "I"),
-                 ("i", "VI", "III", "VII"), ("i", "iv", "v", "i"))
-_DEGREES = {"I": (0, ""), "ii": (2, "m"), "IV": (5, ""), "V": (7, "7"), "vi": (9, "m"),
-            "i": (0, "m"), "III": (3, ""), "iv": (5, "m"), "v": (7, "m"), "VI": (8, ""),
-            "VII": (10, "")}
-_KEYS = ("C", "Db", "D", "Eb", "E", "F", "Gb", "G", "Ab", "A", "Bb", "B")
+# chord progressions (scale degrees, one chord a bar), major and minor keys: for the songs
+# MMA writes here and in `beat_train_data.py`
+PROGRESSIONS = (("I", "V", "vi", "IV"), ("I", "IV", "V", "I"), ("ii", "V", "I", "I"),
+                ("I", "vi", "ii", "V"), ("vi", "IV", "I", "V"), ("I", "I", "IV", "I", "V", "IV",
+                                                               "I", "V"),
+                ("i", "VI", "III", "VII"), ("i", "iv", "v", "i"), ("i", "VII", "VI", "V"))
+KEYS = ("C", "Db", "D", "Eb", "E", "F", "Gb", "G", "Ab", "A", "Bb", "B")
+_MAJOR = {"I": (0, ""), "ii": (2, "m"), "iii": (4, "m"), "IV": (5, ""), "V": (7, "7"),
+          "vi": (9, "m")}
+_MINOR = {"i": (0, "m"), "III": (3, ""), "iv": (5, "m"), "v": (7, "m"), "V": (7, "7"),
+          "VI": (8, ""), "VII": (10, "")}
+_COMPOUND_PROGRESSIONS = tuple(PROGRESSIONS[i] for i in (0, 1, 2, 6, 7))
+
+
+def chord_name(degree: str, key: int) -> str:
+    """The MMA chord of a scale degree in a key (0 = C); "V" is the dominant seventh in
+    either mode."""
+    offset, quality = (_MAJOR if degree in _MAJOR else _MINOR)[degree]
+    return KEYS[(key + offset) % 12] + quality
 
 
 def _mma_grooves(style: str) -> tuple[int, list[str]]:
     """A 6/8 style's MMA beats a bar (its ``Time``) and its main grooves."""
-    import re
-
     text = (MMA_LIB / f"{style}.mma").read_text(errors="replace")
     time = int(re.findall(r"^\s*Time\s+(\d+)", text, flags=re.M | re.I)[0])
     names = re.findall(r"^\s*DefGroove\s+(\S+)", text, flags=re.M | re.I)
@@ -282,9 +296,6 @@ def compound_sources(dest: Path) -> tuple[Source, ...]:
     written once under ``DEST/compound`` (seeded: the same pieces every time). They are
     accompaniments written here, not compositions, like the synth set; their beats are
     exact."""
-    import math
-    import random
-
     folder = dest / "compound"
     folder.mkdir(parents=True, exist_ok=True)
     rng = random.Random(68)
@@ -294,7 +305,7 @@ def compound_sources(dest: Path) -> tuple[Source, ...]:
         time, grooves = _mma_grooves(style)
         groove = rng.choice(grooves)
         dotted_bpm = math.exp(rng.uniform(math.log(45), math.log(125)))
-        progression = rng.choice(_PROGRESSIONS)
+        progression = rng.choice(_COMPOUND_PROGRESSIONS)
         key = rng.randrange(12)
         bars = int(math.ceil(dotted_bpm / 2)) + 1  # a minute and a bar
         name = f"mma68-{groove.lower()}-{round(dotted_bpm)}"
@@ -303,8 +314,7 @@ def compound_sources(dest: Path) -> tuple[Source, ...]:
             # MMA's tempo counts its own beats: `time` of them to two dotted quarters
             lines = [f"Tempo {round(dotted_bpm * time / 2)}", f"Groove {groove}"]
             for bar in range(bars):
-                offset, quality = _DEGREES[progression[bar % len(progression)]]
-                lines.append(f"{bar + 1} {_KEYS[(key + offset) % 12]}{quality}")
+                lines.append(f"{bar + 1} {chord_name(progression[bar % len(progression)], key)}")
             with tempfile.TemporaryDirectory() as scratch:
                 song, raw = Path(scratch) / "song.mma", Path(scratch) / "raw.mid"
                 song.write_text("\n".join(lines) + "\n")

@@ -50,18 +50,9 @@ SOUNDFONTS = ("/usr/share/sounds/sf2/FluidR3_GM.sf2", "/usr/share/sounds/sf2/Tim
 APT_PACKAGES = ("fluidsynth", "fluid-soundfont-gm", "timgm6mb-soundfont",
                 "musescore-general-soundfont-small", "mma", "openttd-openmsx",
                 "planetblupi-music-midi")
-MMA_LIB = Path("/usr/share/mma/lib/stdlib")
+MMA_LIB = beat_data.MMA_LIB
 MAX_S = 150.0
-# chord progressions (scale degrees, one chord a bar); major and minor keys
-PROGRESSIONS = (("I", "V", "vi", "IV"), ("I", "IV", "V", "I"), ("ii", "V", "I", "I"),
-                ("I", "vi", "ii", "V"), ("vi", "IV", "I", "V"), ("I", "I", "IV", "I", "V", "IV",
-                                                               "I", "V"),
-                ("i", "VI", "III", "VII"), ("i", "iv", "v", "i"), ("i", "VII", "VI", "V"))
-KEYS = ("C", "Db", "D", "Eb", "E", "F", "Gb", "G", "Ab", "A", "Bb", "B")
-_MAJOR = {"I": (0, ""), "ii": (2, "m"), "iii": (4, "m"), "IV": (5, ""), "V": (7, "7"),
-          "vi": (9, "m")}
-_MINOR = {"i": (0, "m"), "III": (3, ""), "iv": (5, "m"), "v": (7, "m"), "V": (7, "7"),
-          "VI": (8, ""), "VII": (10, "")}
+PROGRESSIONS = beat_data.PROGRESSIONS
 
 
 def spare_midi_files() -> list[Path]:
@@ -92,12 +83,6 @@ def mma_grooves() -> list[tuple[str, list[str]]]:
     return styles
 
 
-def _chord(degree: str, key: int) -> str:
-    # "V" is in both tables: the dominant seventh in either mode
-    offset, quality = (_MAJOR if degree in _MAJOR else _MINOR)[degree]
-    return KEYS[(key + offset) % 12] + quality
-
-
 def mma_song(rng: random.Random, grooves: list[tuple[str, list[str]]]) -> tuple[str, str]:
     """An MMA song (its text) and a name: a groove or two, a progression, a tempo."""
     style, names = grooves[rng.randrange(len(grooves))]
@@ -111,7 +96,7 @@ def mma_song(rng: random.Random, grooves: list[tuple[str, list[str]]]) -> tuple[
     for bar in range(bars):
         if bar == bars // 2 and second != main:
             lines.append(f"Groove {second}")
-        lines.append(f"{bar + 1} {_chord(progression[bar % len(progression)], key)}")
+        lines.append(f"{bar + 1} {beat_data.chord_name(progression[bar % len(progression)], key)}")
     return "\n".join(lines) + "\n", f"mma-{style}-{main}-{tempo}"
 
 
@@ -230,7 +215,7 @@ def compound_song(rng: random.Random) -> tuple[str, str, int]:
     progression = rng.choice(PROGRESSIONS)
     lines = [f"Tempo {round(dotted_bpm * time / 2)}", f"Groove {main}"]
     for bar in range(rng.choice((16, 24, 32))):
-        lines.append(f"{bar + 1} {_chord(progression[bar % len(progression)], key)}")
+        lines.append(f"{bar + 1} {beat_data.chord_name(progression[bar % len(progression)], key)}")
     return "\n".join(lines) + "\n", f"mma68-{main}-{round(dotted_bpm)}", time
 
 
