@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator
 
 import numpy as np
 import torch
@@ -159,7 +159,7 @@ def _is_out_of_memory(error: BaseException) -> bool:
 def generate_frames(model: torch.nn.Module, trajectory: Trajectory, *, batch_size: int,
                     device: torch.device | str, dtype: torch.dtype | str = "float32",
                     compile_model: bool = False, start: int = 0,
-                    stop: int | None = None) -> Iterator[np.ndarray]:
+                    stop: int | None = None) -> Generator[np.ndarray, None, None]:
     """Yield frames ``start:stop`` of `trajectory` as uint8 arrays of shape (n, H, W, 3).
 
     `device` and `dtype` as torch objects or names (``"cuda"``, ``"float16"``), as

@@ -25,7 +25,7 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -650,7 +650,7 @@ def video_settings(config: RenderConfig, *, first_frame: int = 0, segment: bool 
 
 def frame_batches(generator, trajectory: Trajectory, *, device: str, dtype: str,
                   batch_size: int | None = None, compile_model: bool = False,
-                  start: int = 0, stop: int | None = None) -> Iterator[np.ndarray]:
+                  start: int = 0, stop: int | None = None) -> Generator[np.ndarray, None, None]:
     """uint8 frames ``start:stop`` of `trajectory`, (n, H, W, 3) a batch, in order: the
     generation stage for every kind of render (`batch_size` None: chosen by device and
     image size)."""
@@ -662,35 +662,24 @@ def frame_batches(generator, trajectory: Trajectory, *, device: str, dtype: str,
                                     start=start, stop=stop)
 
 
-def _plan_batches(plan: RenderPlan, generator, start: int, stop: int) -> Iterator[np.ndarray]:
+def _plan_batches(plan: RenderPlan, generator, start: int,
+                  stop: int) -> Generator[np.ndarray, None, None]:
     config = plan.config
     return frame_batches(generator, plan.trajectory, device=config.device, dtype=config.dtype,
                          batch_size=config.batch_size, compile_model=config.compile,
                          start=start, stop=stop)
 
 
-@contextlib.contextmanager
-def _closed_after(batches: Iterator[np.ndarray]) -> Iterator[None]:
-    """Close `batches` (a generator) when the block ends or fails, not whenever the garbage
-    collector gets to it: generation hands its thread count back when closed, and a render
-    that failed mid-song would otherwise do so at some later moment, in the next song's
-    render."""
-    try:
-        yield
-    finally:
-        close = getattr(batches, "close", None)
-        if close is not None:
-            close()
-
-
-def _write_frames(batches: Iterator[np.ndarray], writer: Any, total: int,
+def _write_frames(batches: Generator[np.ndarray, None, None], writer: Any, total: int,
                   progress: Progress | None, *, encoding: bool = True) -> None:
     """Every batch into ``writer.write``, reporting the frames (and then the encoding, the
     wait for the encoder to finish)."""
     done = 0
     if progress is not None:
         progress("frames", 0, total)
-    with _closed_after(batches):
+    # closed when writing ends or fails, not whenever the collector gets to it: generation
+    # hands its thread count back when closed, else at some later moment, in the next render
+    with contextlib.closing(batches):
         for frames in batches:
             writer.write(frames)
             done += len(frames)
@@ -700,12 +689,12 @@ def _write_frames(batches: Iterator[np.ndarray], writer: Any, total: int,
         progress("encoding", done, total)
 
 
-def _counted(batches: Iterator[np.ndarray], counter: FlashCounter | None,
-             safe: bool = False) -> Iterator[np.ndarray]:
+def _counted(batches: Generator[np.ndarray, None, None], counter: FlashCounter | None,
+             safe: bool = False) -> Generator[np.ndarray, None, None]:
     """The batches, each shown to the flash counter on its way to the encoder; with `safe`
     a frame that would flash a fourth time within a second is eased towards the one before
     (`FlashCounter.limit`), what ``--safe-flashes`` adds to the thinned pulses."""
-    with _closed_after(batches):
+    with contextlib.closing(batches):
         for frames in batches:
             if counter is not None and safe:
                 frames = counter.limit(frames, int(MAX_FLASHES_PER_S))
