@@ -392,11 +392,13 @@ def render_command(
         tempo = (" -> ".join(f"{bpm:.0f}" for bpm in result.tempi) if len(result.tempi) > 1
                  else f"{result.tempo_bpm:.0f}")
         shifted = f", moved {config.beat_shift:+g} beat" if config.beat_shift else ""
-        # a doubtful grid's tempo is no fact about the song: the picture followed the onsets
+        # a doubtful grid's tempo is a guess (its "changes" its wandering), and where the
+        # grid is unsure the pulses follow the onsets
         from audiogan.beats import LOW_CONFIDENCE
 
         beat = (f"no clear beat (confidence {result.beat_confidence:.2f}, "
-                f"{result.beat_tracker} tracker{shifted}): the pulses followed the onsets"
+                f"{result.beat_tracker} tracker{shifted}; about {result.tempo_bpm:.0f} BPM): "
+                "the pulses followed the onsets where the grid was unsure"
                 if result.beat_confidence < LOW_CONFIDENCE else
                 f"{tempo} BPM ({result.beats} beats, {result.beat_tracker} tracker{shifted})")
         err.print(f"  {result.duration_s:.2f} s of music, {result.frames} frames at "
