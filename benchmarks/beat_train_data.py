@@ -53,6 +53,7 @@ APT_PACKAGES = ("fluidsynth", "fluid-soundfont-gm", "timgm6mb-soundfont",
 MMA_LIB = beat_data.MMA_LIB
 MAX_S = 150.0
 PROGRESSIONS = beat_data.PROGRESSIONS
+_chord = beat_data.chord_name
 
 
 def spare_midi_files() -> list[Path]:
@@ -96,7 +97,7 @@ def mma_song(rng: random.Random, grooves: list[tuple[str, list[str]]]) -> tuple[
     for bar in range(bars):
         if bar == bars // 2 and second != main:
             lines.append(f"Groove {second}")
-        lines.append(f"{bar + 1} {beat_data.chord_name(progression[bar % len(progression)], key)}")
+        lines.append(f"{bar + 1} {_chord(progression[bar % len(progression)], key)}")
     return "\n".join(lines) + "\n", f"mma-{style}-{main}-{tempo}"
 
 
@@ -215,7 +216,7 @@ def compound_song(rng: random.Random) -> tuple[str, str, int]:
     progression = rng.choice(PROGRESSIONS)
     lines = [f"Tempo {round(dotted_bpm * time / 2)}", f"Groove {main}"]
     for bar in range(rng.choice((16, 24, 32))):
-        lines.append(f"{bar + 1} {beat_data.chord_name(progression[bar % len(progression)], key)}")
+        lines.append(f"{bar + 1} {_chord(progression[bar % len(progression)], key)}")
     return "\n".join(lines) + "\n", f"mma68-{main}-{round(dotted_bpm)}", time
 
 
