@@ -15,7 +15,9 @@ hop, so a whole song's worth is small). The steps:
 3. **the level people tap**: the DBN alone tends to run at double speed over busy eighths.
    The song's global tempo (the tempogram, with librosa's preference around 120 BPM) is a
    second opinion; when the DBN runs at twice or half of it, that tempo is taken, and at
-   4/3 or 3/4 of it, whichever of the two is nearer 120 BPM.
+   4/3 or 3/4 of it, whichever of the two is nearer 120 BPM. Except: a fast first pass
+   (140 BPM up) that the network hears beat by beat, alike on every beat and with its
+   bar lines every four of them, keeps its tempo over a tempogram at half of it.
    A 3:2 disagreement is left to the DBN: that is the tempogram pulling a fast song
    (160-190 BPM) towards 120. `tempo_range` bounds both. The grid is then the DBN's path
    within 40 % of the tempo chosen (20 % after such a disagreement), which follows a ramp
@@ -79,6 +81,21 @@ LEARNED_SURE = 0.3
 """A learned activation (`audiogan.beatnet`) this high at a beat of the grid counts as a
 beat fully heard. At the grids' beats on the benchmark: 0.3-0.8 where the beat is right
 (lowest on dense metal), 0.07-0.18 on the pulseless pieces, 0.04 on a drone."""
+
+FAST_BPM = 140.0
+"""From this first-pass tempo up, a tempogram at half of it is taken only where the network
+does not hear each beat as a beat of its own (`_each_beat_heard`)."""
+
+ALTERNATION = 1.15
+"""How much more clearly (activation at the beats) the network may hear every other beat
+of a fast first pass than the rest for them all to be beats. On the MIDI pieces written at
+160-200 BPM 1.01-1.06; where the written beat is half the first pass's 1.08-2.05."""
+
+HALF_BAR = 0.6
+"""How strong (against the strongest) the network's downbeat activation must be four beats
+of a fast first pass after its strongest bar line, for its bars to hold four of them, not
+eight: 0.64-0.97 on MIDI pieces written at 160-200 BPM, 0.07-0.36 on most written at half
+of the first pass."""
 
 SECTION_S = 15.0
 """The shortest stretch of a song that gets a tempo of its own (`tempo_sections`)."""
@@ -326,6 +343,7 @@ def range_ratio(bpm: float, tempo_range: tuple[float, float]) -> float:
 def tapped_beats(activation: np.ndarray, *, fps: float, global_bpm: float,
                  tempo_range: tuple[float, float] = TEMPO_RANGE,
                  section_bpm: Callable[[int, int], float] | None = None,
+                 downbeat: np.ndarray | None = None,
                  tolerance: float = 0.06, band: float = 1.4,
                  held_band: float = 1.2) -> np.ndarray:
     """Beat frames at the metrical level people tap, shape (B,) (see the module notes).
@@ -333,13 +351,18 @@ def tapped_beats(activation: np.ndarray, *, fps: float, global_bpm: float,
     A first DBN pass finds the song's tempo, over `TEMPO_RANGE` and `tempo_range` both. If
     that sits within `tolerance` octaves of 2 or 1/2 times `global_bpm`, `global_bpm` is
     taken instead; at 4/3 or 3/4 of it, whichever of the two lies nearer 120 BPM (in
-    octaves), where people's tapping gathers. That tempo is then halved or doubled into
-    `tempo_range` while it fits, so that a narrower range picks another level of the same
-    pulse; where no octave of it fits, a third of it or three times it (`range_ratio`: the
-    dotted beat of a 6/8 heard on its eighths). (Searched within 55-140 BPM alone, songs
-    that madmom taps at 92-103 BPM went to a 4:3 cross-rhythm at 123-140,
-    hyperrogue-caribbean and -savino-palace, instead of half of the 185-207 that the whole
-    range finds.)
+    octaves), where people's tapping gathers. Given the network's `downbeat` activation, a
+    song whose first pass runs at `FAST_BPM` or more, heard beat by beat
+    (`_each_beat_heard`), keeps that tempo over a `global_bpm` at half of it: the
+    tempogram's pull towards 120 halved MIDI pieces written at 160-200 BPM with a bar line
+    every four of those beats (simutrans; not within the sections of a song whose tempo
+    changes, where the tempogram of each section stays the judge). That tempo is then
+    halved or doubled into `tempo_range` while it fits, so that a narrower range picks
+    another level of the same pulse; where no octave of it fits, a third of it or three
+    times it (`range_ratio`: the dotted beat of a 6/8 heard on its eighths). (Searched
+    within 55-140 BPM alone, songs that madmom taps at 92-103 BPM went to a 4:3
+    cross-rhythm at 123-140, hyperrogue-caribbean and -savino-palace, instead of half of
+    the 185-207 that the whole range finds.)
 
     The grid is then the DBN's path within a factor `band` of that tempo (inside
     `tempo_range`): wide enough for a ramp, too narrow to jump an octave midway. After a
@@ -363,7 +386,7 @@ def tapped_beats(activation: np.ndarray, *, fps: float, global_bpm: float,
             tolerance=tolerance):
         return _tapped(activation, frames, fps=fps, global_bpm=global_bpm,
                        tempo_range=tempo_range, tolerance=tolerance, band=band,
-                       held_band=held_band)
+                       held_band=held_band, downbeat=downbeat)
     reach = int(round(SECTION_CONTEXT_S * fps))
     grid = np.zeros(0, dtype=np.int64)
     for start, end in sections:
@@ -526,7 +549,7 @@ def _all_heard(sections: list[tuple[int, int]], frames: np.ndarray, activation: 
 
 def _tapped(activation: np.ndarray, frames: np.ndarray, *, fps: float, global_bpm: float,
             tempo_range: tuple[float, float], tolerance: float, band: float,
-            held_band: float) -> np.ndarray:
+            held_band: float, downbeat: np.ndarray | None = None) -> np.ndarray:
     """`tapped_beats` over one stretch of a steady tempo, given the first pass's `frames`."""
     low, high = tempo_range
     tempo = _median_bpm(frames, fps)
@@ -534,7 +557,11 @@ def _tapped(activation: np.ndarray, frames: np.ndarray, *, fps: float, global_bp
         return frames
     if global_bpm > 0 and np.min(np.abs(np.log2(tempo / global_bpm) - _OVERRULED)) < tolerance:
         octave = abs(abs(np.log2(tempo / global_bpm)) - 1.0) < tolerance
-        if octave or abs(np.log2(global_bpm / 120.0)) < abs(np.log2(tempo / 120.0)):
+        # a fast first pass whose every beat the network hears as one keeps its level
+        kept = (downbeat is not None and tempo >= FAST_BPM and octave and tempo > global_bpm
+                and _each_beat_heard(frames, activation, downbeat))
+        if not kept and (octave or abs(np.log2(global_bpm / 120.0))
+                         < abs(np.log2(tempo / 120.0))):
             tempo = global_bpm
         band = min(band, held_band)
     if not low <= tempo <= high:
@@ -545,6 +572,23 @@ def _tapped(activation: np.ndarray, frames: np.ndarray, *, fps: float, global_bp
         lower, upper = low, high
     frames = dbn_beats(activation, fps=fps, min_bpm=lower, max_bpm=upper)
     return _unswing(frames, activation)
+
+
+def _each_beat_heard(frames: np.ndarray, activation: np.ndarray,
+                     downbeat: np.ndarray) -> bool:
+    """Whether the network hears each of the first pass's beats as a beat of its own, not
+    every other one as the eighth between two: the activation alike on both halves of
+    the beats, and the bar lines (its downbeat activation) recurring every four of them."""
+    if len(frames) < 16:
+        return False
+    heard = _peak_near(np.asarray(activation, dtype=np.float64), frames, 2)
+    even, odd = float(heard[0::2].mean()), float(heard[1::2].mean())
+    alternation = max(even, odd) / max(min(even, odd), 1e-9)
+    bar = _peak_near(np.asarray(downbeat, dtype=np.float64), frames, 2)
+    folded = bar[:len(bar) // 8 * 8].reshape(-1, 8).mean(axis=0)
+    strongest = int(np.argmax(folded))
+    half_bar = float(folded[(strongest + 4) % 8]) / max(float(folded[strongest]), 1e-9)
+    return alternation < ALTERNATION and half_bar > HALF_BAR
 
 
 def _phase_steps(frames: np.ndarray, *, span: int = 4, window: int = 8,
@@ -925,7 +969,8 @@ def track_grid(envelopes: Sequence[np.ndarray], onset_low: np.ndarray, chroma: n
     onsets = beat_activation(envelopes, fps=fps)
     activation = onsets if learned is None else np.asarray(learned, dtype=np.float64)
     frames, moved = _one_phase(tapped_beats(activation, fps=fps, global_bpm=global_bpm,
-                                            tempo_range=tempo_range, section_bpm=section_bpm),
+                                            tempo_range=tempo_range, section_bpm=section_bpm,
+                                            downbeat=learned_downbeat),
                                activation)
     # a beat moved on to the phase of the rest of the song (`_one_phase`) is judged where its
     # stretch's pulse is heard, half a beat earlier: it is as sure as that pulse

@@ -355,6 +355,37 @@ def test_a_capped_tempo_range_halves_a_fast_pulse_rather_than_cross_it():
     assert 60 * fps / np.median(np.diff(full)) == pytest.approx(200, rel=0.02)
 
 
+def test_a_fast_pulse_the_network_hears_bar_by_bar_keeps_its_tempo():
+    # a 190 BPM pulse heard alike on every beat, and a tempogram that reads half of it (95,
+    # its pull towards 120): where the network's bar lines fall every four of those beats,
+    # each is a beat of its own and the grid keeps 190, as the composer wrote it (simutrans'
+    # 160-200 BPM pieces); where they fall every eight, or without the network's bar lines,
+    # the tempogram's 95 is taken as before
+    fps = 100.0
+    activation, beats = _pulses(190, fps=fps)
+    activation[beats] = 0.7
+
+    def bar_lines(every: int) -> np.ndarray:
+        downbeat = np.full(len(activation), 0.02)
+        downbeat[beats] = 0.05
+        downbeat[beats[::every]] = 0.8
+        return downbeat
+
+    def bpm(frames: np.ndarray) -> float:
+        return 60 * fps / float(np.median(np.diff(frames)))
+
+    kept = tapped_beats(activation, fps=fps, global_bpm=95.0, downbeat=bar_lines(4))
+    assert bpm(kept) == pytest.approx(190, rel=0.02)
+    assert _f(beats / fps, kept / fps) >= 0.95
+    halved = tapped_beats(activation, fps=fps, global_bpm=95.0, downbeat=bar_lines(8))
+    assert bpm(halved) == pytest.approx(95, rel=0.02)
+    assert bpm(tapped_beats(activation, fps=fps, global_bpm=95.0)) == pytest.approx(95, rel=0.02)
+    # every other beat heard far more clearly: those between are eighths, 95 again
+    activation[beats[1::2]] = 0.4
+    swung = tapped_beats(activation, fps=fps, global_bpm=95.0, downbeat=bar_lines(4))
+    assert bpm(swung) == pytest.approx(95, rel=0.02)
+
+
 def _six_eight(dotted_bpm: float, seconds: float = 24.0, sr: int = 22050) -> np.ndarray:
     """A 6/8 ballad: eighths picked on a guitar, bass and kick on each dotted quarter."""
     eighth, t = 60.0 / dotted_bpm / 3, np.arange(int(0.5 * sr)) / sr
