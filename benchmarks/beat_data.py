@@ -9,7 +9,7 @@ is written under ``--dest`` (default ``$AUDIOGAN_BEAT_BENCH`` or
 wav excerpt (60 s) with its reference beats as text (seconds, one per line) beside it, and
 ``manifest.json`` lists them for `benchmarks/bench_beats.py`.
 
-Four sets:
+Five sets:
 
 - **midi**: real compositions shipped as MIDI files (openttd-openmsx, planetblupi-music-midi),
   rendered with fluidsynth and the FluidR3 GM soundfont. Their beats are exact: they come
@@ -26,6 +26,9 @@ Four sets:
   wesnoth; 10-11 each, none in the sets above), against madmom. They were added after the
   tracker's rules and networks were set, to measure it on music it was not tuned on; the
   16 madmom-referenced songs of **real** are the ones its rules were tuned on.
+- **simutrans**: 51 more compositions shipped as MIDI (simutrans-data), rendered and
+  scored like the midi set; added after the tracker's rules were set, except the one that
+  keeps a fast tempo heard beat by beat (`audiogan.beats.FAST_BPM`), found on them.
 - **compound**: 18 accompaniments in 6/8 written here by MMA (Debian package mma) from its
   six 6/8 styles, rendered like the MIDI set (`compound_sources`). No other piece is in a
   compound meter, and the beat network never heard one in training. Beats exact, at the
@@ -82,6 +85,7 @@ NEXUIZ_PK3 = "/usr/share/games/nexuiz/data/music.pk3"
 WARZONE = "/usr/share/games/warzone2100/music/albums"
 HYPERROGUE = "/usr/share/hyperrogue/music"
 SINGULARITY = "/usr/share/games/singularity/music"
+SIMUTRANS = "/usr/share/games/simutrans/music"
 
 
 @dataclass(frozen=True)
@@ -224,7 +228,33 @@ EXTRA: tuple[Source, ...] = (
                    "frantic", "heroes_rite", "loyalists", "the_dangerous_symphony", "vengeful",
                    "weight_of_revenge")),
 )
-ALL_SOURCES = SOURCES + EXTRA
+
+# 51 more MIDI compositions (simutrans-data, all its pieces but two whose key signatures mido
+# cannot read), added 2026-12-07, after the rules above were set: pop, jazz, rock and
+# ballads written at 75-216 BPM, nine of them at 160 or more. The rule that keeps a fast
+# tempo the network hears beat by beat (beats.FAST_BPM) was then found on them.
+SIMUTRANS_PIECES = (
+    "01-Simutrans-Main-Theme", "02-Gotta-catch-that-train", "03-Sunday-drivers",
+    "04-Simutrans-B-Theme", "06-A-busy-day-at-the-depot", "07-Transport-chaos",
+    "08-The-journey-home", "09-Simupolitan-Swing", "10-Easy-driving", "11-Stucked-Convoi",
+    "12-Steamin-across-the-prairies", "13-Stephenson-blues", "14-Last-journey-of-the-Niagara",
+    "15-The-Wayside-Blues", "16-Midnight-Express2", "17-The-Benevolent-Dictators-March",
+    "18-Ride-that-train", "19-Rockin-trucker", "20-Last-Trip", "21-Dusty-Eyes",
+    "22-Variable-Journeys", "23-Something-for-Silver-Sand", "24-needlessly-striking",
+    "25-Float-on-by", "26-Tantalizingly-Unusual", "27-March-Winds", "28-Road-to-Warm-Places",
+    "29-Runaway", "31-Courtenay-Bridge", "32-incidental-skies", "33-Journey-to-times-gone-by",
+    "34-flyingaway", "35-deep-ride", "36-faded-things", "37-inevitably-engrossed",
+    "38-positive-thrill", "39-bangin-mover", "40-alternative", "41-Libertador",
+    "42-Stranger-Echoes", "43-Driving-on-the-midnight-highway", "44-Above-the-sky",
+    "45-Misty-Forest", "46-House-in-the-station", "47-Salty-Breeze", "48-Techno-movement",
+    "49-Last-Sunday", "50-Snowy-Road", "51-Summer-Intersection", "52-Dreamy-Oriental-Nights",
+    "53-Where-Thomassons-Lie",
+)
+SIMUTRANS_SET: tuple[Source, ...] = tuple(
+    Source(f"simu-{stem[:2]}", "midi", "simutrans-data", f"{SIMUTRANS}/{stem}.mid",
+           stem[3:].replace("-", " ").lower(), set="simutrans")
+    for stem in SIMUTRANS_PIECES)
+ALL_SOURCES = SOURCES + EXTRA + SIMUTRANS_SET
 
 
 APT_PACKAGES = ("fluidsynth", "fluid-soundfont-gm",

@@ -1,11 +1,12 @@
 """Beat tracking against ground truth: audiogan's grid, plain librosa and madmom, side by side.
 
-Six sets of songs:
+Seven sets of songs:
 
 - **synth**: the band-like songs of `tests/bandsynth.py` (steady, tempo ramp, swing, quiet
   drumless intro then a drop, 3/4, a breakdown, a humanised live take with fills), whose
   beats are known exactly;
 - **midi**: real compositions rendered from MIDI, scored against their tempo map (exact);
+- **simutrans**: 51 more MIDI compositions (simutrans-data), scored like **midi**;
 - **real**: real recordings, scored against the tempo map of a synced chart where there is
   one (exact) and otherwise against madmom's RNN + DBN tracker (a strong tracker, not the
   truth: the ``ref`` column says which);
@@ -36,7 +37,7 @@ off-beat), and the tempo octave ratio (the tracker's median tempo over the refer
 
 The synth set also prints its historical table (downbeat F, meter, sections, tempo).
 
-    python benchmarks/bench_beats.py [--set synth|midi|real|extra|medley|compound|all]
+    python benchmarks/bench_beats.py [--set synth|midi|simutrans|real|extra|medley|compound|all]
                                      [--songs steady,ramp]
                                      [--markdown] [--json OUT] [--no-madmom]
 
@@ -45,7 +46,7 @@ beat times in seconds, or to an object with ``beats_s`` and ``downbeats_s``)::
 
     import sys; sys.path.insert(0, "benchmarks")
     import bench_beats as bb
-    items = bb.load_items(["midi", "real"])          # or ["synth"], all six by default
+    items = bb.load_items(["midi", "real"])          # or ["synth"], all seven by default
     rows = bb.score(my_tracker, items)               # one dict per song: f, amlt, octave ...
     bb.print_summary({"mine": rows, "audiogan": bb.score(bb.audiogan, items)})
 """
@@ -84,7 +85,7 @@ __all__ = ["Item", "load_items", "score", "audiogan", "librosa_beats", "madmom_b
            "print_summary", "SETS"]
 
 WINDOW_S = 0.07
-SETS = ("synth", "midi", "real", "extra", "medley", "compound")
+SETS = ("synth", "midi", "simutrans", "real", "extra", "medley", "compound")
 
 MEDLEYS = (
     ("hyperrogue-motion", "singularity-nebula", "msx-city_blues"),
