@@ -722,17 +722,18 @@ def _unswing(frames: np.ndarray, activation: np.ndarray, ratio: float = 2.5) -> 
     In a shuffle each beat is a long-short pair, the off-beat two thirds of the way
     through, and a loud off-beat (a backbeat hi-hat, a piano's "and") can hold the grid.
     On the beat, the onsets between beats gather at 2/3; on the off-beat, at 1/3 (the next
-    beat). When the onsets a third of the way on are `ratio` times those two thirds on, and
-    at least a quarter as strong as the grid's own, every beat moves a third of a beat
-    later.
+    beat). When the onsets a third of the way on are `ratio` times those two thirds on, at
+    least a quarter as strong as the grid's own, and stronger than those half way (straight
+    eighths: there the grid is on the beat, and a faint sixteenth a third on moved
+    simutrans' simu-46 off it), every beat moves a third of a beat later.
     """
     if len(frames) < 8:
         return frames
     gaps = np.diff(frames).astype(np.float64)
     starts = frames[:-1]
     at = {k: float(_peak_near(activation, np.round(starts + k * gaps / 3).astype(np.int64),
-                              1).mean()) for k in (0, 1, 2)}
-    if at[1] > ratio * at[2] and at[1] > 0.25 * at[0]:
+                              1).mean()) for k in (0, 1, 1.5, 2)}
+    if at[1] > ratio * at[2] and at[1] > 0.25 * at[0] and at[1] > at[1.5]:
         moved = np.round(frames[:-1] + gaps / 3).astype(np.int64)
         return np.append(moved, min(len(activation) - 1, int(round(frames[-1] + gaps[-1] / 3))))
     return frames

@@ -451,6 +451,20 @@ def test_a_shuffle_with_loud_off_beats_is_tapped_on_the_beat():
     assert features.beat_confidence >= 0.8
 
 
+def test_straight_eighths_are_no_shuffle():
+    # 126 BPM heard on the beat and, half as clearly, on straight eighths, with a faint
+    # sixteenth a third of the way on and nothing at two thirds (simu-46's network): the
+    # shuffle rule left it alone (it moved every beat a third of a beat late, F 0.00)
+    fps = 100.0
+    activation, beats = _pulses(126, fps=fps)
+    activation[beats] = 0.6
+    gap = 60 * fps / 126
+    activation[np.round(beats + gap / 2).astype(int)[:-1]] = 0.3
+    activation[np.round(beats + gap / 3).astype(int)[:-1]] = 0.2
+    tapped = tapped_beats(activation, fps=fps, global_bpm=126.0)
+    assert _f(beats / fps, tapped / fps) >= 0.95
+
+
 def test_a_learned_activation_leads_the_grid_and_is_not_delayed():
     # onsets that are noise, and a learned activation that knows the beats (127 BPM,
     # from 0.4 s): the grid follows the activation, at its own times
