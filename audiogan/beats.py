@@ -17,7 +17,8 @@ hop, so a whole song's worth is small). The steps:
    second opinion; when the DBN runs at twice or half of it, that tempo is taken, and at
    4/3 or 3/4 of it, whichever of the two is nearer 120 BPM. Except: a fast first pass
    (140 BPM up) that the network hears beat by beat, alike on every beat and with its
-   bar lines every four of them, keeps its tempo over a tempogram at half of it.
+   bar lines every four of them, keeps its tempo over a tempogram at half of it; one it
+   hears every other beat of more clearly, with bar lines every eight, is halved.
    A 3:2 disagreement is left to the DBN: that is the tempogram pulling a fast song
    (160-190 BPM) towards 120. `tempo_range` bounds both. The grid is then the DBN's path
    within 40 % of the tempo chosen (20 % after such a disagreement), which follows a ramp
@@ -83,8 +84,10 @@ beat fully heard. At the grids' beats on the benchmark: 0.3-0.8 where the beat i
 (lowest on dense metal), 0.07-0.18 on the pulseless pieces, 0.04 on a drone."""
 
 FAST_BPM = 140.0
-"""From this first-pass tempo up, a tempogram at half of it is taken only where the network
-does not hear each beat as a beat of its own (`_each_beat_heard`)."""
+"""From this first-pass tempo up, the network's own hearing of the beats (`_hearing`) has a
+say in the level: a tempogram at half of it is taken only where the network does not hear
+each beat as a beat of its own, and where it clearly hears every other beat as an eighth,
+the tempo is halved though the tempogram did not ask."""
 
 ALTERNATION = 1.15
 """How much more clearly (activation at the beats) the network may hear every other beat
@@ -96,6 +99,11 @@ HALF_BAR = 0.6
 of a fast first pass after its strongest bar line, for its bars to hold four of them, not
 eight: 0.64-0.97 on MIDI pieces written at 160-200 BPM, 0.07-0.36 on most written at half
 of the first pass."""
+
+EIGHT_BAR = 0.5
+"""Under this (the same measure as `HALF_BAR`), with the beats alternating past
+`ALTERNATION` too, the bars hold eight beats of the first pass: it runs at twice the
+beat."""
 
 SECTION_S = 15.0
 """The shortest stretch of a song that gets a tempo of its own (`tempo_sections`)."""
@@ -352,11 +360,13 @@ def tapped_beats(activation: np.ndarray, *, fps: float, global_bpm: float,
     that sits within `tolerance` octaves of 2 or 1/2 times `global_bpm`, `global_bpm` is
     taken instead; at 4/3 or 3/4 of it, whichever of the two lies nearer 120 BPM (in
     octaves), where people's tapping gathers. Given the network's `downbeat` activation, a
-    song whose first pass runs at `FAST_BPM` or more, heard beat by beat
-    (`_each_beat_heard`), keeps that tempo over a `global_bpm` at half of it: the
-    tempogram's pull towards 120 halved MIDI pieces written at 160-200 BPM with a bar line
-    every four of those beats (simutrans; not within the sections of a song whose tempo
-    changes, where the tempogram of each section stays the judge). That tempo is then
+    song whose first pass runs at `FAST_BPM` or more, heard beat by beat (`_hearing`),
+    keeps that tempo over a `global_bpm` at half of it: the tempogram's pull towards 120
+    halved MIDI pieces written at 160-200 BPM with a bar line every four of those beats
+    (simutrans). Heard the other way, every other beat more clearly (`ALTERNATION`) and a
+    bar line every eight (`EIGHT_BAR`), it is halved, whatever the tempogram says. Not
+    within the sections of a song whose tempo changes, where the tempogram of each section
+    stays the judge. That tempo is then
     halved or doubled into `tempo_range` while it fits, so that a narrower range picks
     another level of the same pulse; where no octave of it fits, a third of it or three
     times it (`range_ratio`: the dotted beat of a 6/8 heard on its eighths). (Searched
@@ -555,14 +565,19 @@ def _tapped(activation: np.ndarray, frames: np.ndarray, *, fps: float, global_bp
     tempo = _median_bpm(frames, fps)
     if tempo <= 0:
         return frames
+    hearing = (_hearing(frames, activation, downbeat)
+               if downbeat is not None and tempo >= FAST_BPM else None)
     if global_bpm > 0 and np.min(np.abs(np.log2(tempo / global_bpm) - _OVERRULED)) < tolerance:
         octave = abs(abs(np.log2(tempo / global_bpm)) - 1.0) < tolerance
         # a fast first pass whose every beat the network hears as one keeps its level
-        kept = (downbeat is not None and tempo >= FAST_BPM and octave and tempo > global_bpm
-                and _each_beat_heard(frames, activation, downbeat))
+        kept = (hearing is not None and octave and tempo > global_bpm
+                and hearing[0] < ALTERNATION and hearing[1] > HALF_BAR)
         if not kept and (octave or abs(np.log2(global_bpm / 120.0))
                          < abs(np.log2(tempo / 120.0))):
             tempo = global_bpm
+        band = min(band, held_band)
+    elif hearing is not None and hearing[0] > ALTERNATION and hearing[1] < EIGHT_BAR:
+        tempo /= 2.0
         band = min(band, held_band)
     if not low <= tempo <= high:
         band = min(band, held_band)
@@ -574,13 +589,14 @@ def _tapped(activation: np.ndarray, frames: np.ndarray, *, fps: float, global_bp
     return _unswing(frames, activation)
 
 
-def _each_beat_heard(frames: np.ndarray, activation: np.ndarray,
-                     downbeat: np.ndarray) -> bool:
-    """Whether the network hears each of the first pass's beats as a beat of its own, not
-    every other one as the eighth between two: the activation alike on both halves of
-    the beats, and the bar lines (its downbeat activation) recurring every four of them."""
+def _hearing(frames: np.ndarray, activation: np.ndarray,
+             downbeat: np.ndarray) -> tuple[float, float] | None:
+    """How the network hears the first pass's beats: how much more clearly it hears every
+    other one (the activation at the beats, the clearer half over the other), and how
+    strong its bar line four beats after the strongest is (the downbeat activation folded
+    over eight beats). None for fewer than 16 beats."""
     if len(frames) < 16:
-        return False
+        return None
     heard = _peak_near(np.asarray(activation, dtype=np.float64), frames, 2)
     even, odd = float(heard[0::2].mean()), float(heard[1::2].mean())
     alternation = max(even, odd) / max(min(even, odd), 1e-9)
@@ -588,7 +604,7 @@ def _each_beat_heard(frames: np.ndarray, activation: np.ndarray,
     folded = bar[:len(bar) // 8 * 8].reshape(-1, 8).mean(axis=0)
     strongest = int(np.argmax(folded))
     half_bar = float(folded[(strongest + 4) % 8]) / max(float(folded[strongest]), 1e-9)
-    return alternation < ALTERNATION and half_bar > HALF_BAR
+    return alternation, half_bar
 
 
 def _phase_steps(frames: np.ndarray, *, span: int = 4, window: int = 8,

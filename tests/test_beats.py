@@ -360,7 +360,8 @@ def test_a_fast_pulse_the_network_hears_bar_by_bar_keeps_its_tempo():
     # its pull towards 120): where the network's bar lines fall every four of those beats,
     # each is a beat of its own and the grid keeps 190, as the composer wrote it (simutrans'
     # 160-200 BPM pieces); where they fall every eight, or without the network's bar lines,
-    # the tempogram's 95 is taken as before
+    # the tempogram's 95 is taken as before; and where the network hears every other beat
+    # as an eighth, with bar lines every eight, the pulse is halved
     fps = 100.0
     activation, beats = _pulses(190, fps=fps)
     activation[beats] = 0.7
@@ -384,6 +385,12 @@ def test_a_fast_pulse_the_network_hears_bar_by_bar_keeps_its_tempo():
     activation[beats[1::2]] = 0.4
     swung = tapped_beats(activation, fps=fps, global_bpm=95.0, downbeat=bar_lines(4))
     assert bpm(swung) == pytest.approx(95, rel=0.02)
+    # and so too, with bar lines every eight, where the tempogram itself reads 190: halved,
+    # on the clearer beats
+    eighths = tapped_beats(activation, fps=fps, global_bpm=190.0, downbeat=bar_lines(8))
+    assert bpm(eighths) == pytest.approx(95, rel=0.02)
+    assert _f(beats[::2] / fps, eighths / fps) >= 0.95
+    assert bpm(tapped_beats(activation, fps=fps, global_bpm=190.0)) == pytest.approx(190, rel=0.02)
 
 
 def _six_eight(dotted_bpm: float, seconds: float = 24.0, sr: int = 22050) -> np.ndarray:
