@@ -393,6 +393,21 @@ def test_a_fast_pulse_the_network_hears_bar_by_bar_keeps_its_tempo():
     assert bpm(tapped_beats(activation, fps=fps, global_bpm=190.0)) == pytest.approx(190, rel=0.02)
 
 
+def test_a_fast_band_song_is_tapped_at_its_written_tempo():
+    # a band song at 175 BPM (kick, snare on 2 and 4, eighth hi-hats), through the real
+    # network: it hears every beat alike, bar lines every four, so the tempogram's 88 no
+    # longer halves it (before: 87.6 BPM, F 0.67); --tempo-range 55:140 still gives the half
+    song = render_song("fast", [Part("verse", 8), Part("chorus", 8, progression="drop")],
+                       bpm=175, seed=0)
+    features = analyze(song.y, sr=song.sr, fps=30)
+    assert features.tempo_bpm == pytest.approx(175, rel=0.03)
+    assert _f(song.beats_s, features.beats_s) >= 0.95
+    capped = analyze(song.y, sr=song.sr, fps=30, tempo_range=(55.0, 140.0))
+    assert capped.tempo_bpm == pytest.approx(87.5, rel=0.03)
+    assert _f(song.beats_s[::2], capped.beats_s) >= 0.95 or _f(song.beats_s[1::2],
+                                                                capped.beats_s) >= 0.95
+
+
 def _six_eight(dotted_bpm: float, seconds: float = 24.0, sr: int = 22050) -> np.ndarray:
     """A 6/8 ballad: eighths picked on a guitar, bass and kick on each dotted quarter."""
     eighth, t = 60.0 / dotted_bpm / 3, np.arange(int(0.5 * sr)) / sr
