@@ -18,7 +18,8 @@ hop, so a whole song's worth is small). The steps:
    4/3 or 3/4 of it, whichever of the two is nearer 120 BPM. Except: a fast first pass
    (140 BPM up) that the network hears beat by beat, alike on every beat and with its
    bar lines every four of them, keeps its tempo over a tempogram at half of it; one it
-   hears every other beat of more clearly, with bar lines every eight, is halved.
+   hears every other beat of more clearly, with bar lines every eight, is halved, and so
+   is one with bar lines clearly every eight, however alike its beats.
    A 3:2 disagreement is left to the DBN: that is the tempogram pulling a fast song
    (160-190 BPM) towards 120. `tempo_range` bounds both. The grid is then the DBN's path
    within 40 % of the tempo chosen (20 % after such a disagreement), which follows a ramp
@@ -104,6 +105,12 @@ EIGHT_BAR = 0.5
 """Under this (the same measure as `HALF_BAR`), with the beats alternating past
 `ALTERNATION` too, the bars hold eight beats of the first pass: it runs at twice the
 beat."""
+
+LONE_BAR = 0.2
+"""Under this, the bars hold eight beats of the first pass however alike it hears them (a
+piece written at 90 whose eighths the network hears as clearly as its beats, pinball's
+intro: 0.09; no fast piece written at its first pass's tempo reads under 0.27 but one,
+warzone-track2 at 0.12, which alternates past `ALTERNATION` as well)."""
 
 SECTION_S = 15.0
 """The shortest stretch of a song that gets a tempo of its own (`tempo_sections`)."""
@@ -364,7 +371,8 @@ def tapped_beats(activation: np.ndarray, *, fps: float, global_bpm: float,
     keeps that tempo over a `global_bpm` at half of it: the tempogram's pull towards 120
     halved MIDI pieces written at 160-200 BPM with a bar line every four of those beats
     (simutrans). Heard the other way, every other beat more clearly (`ALTERNATION`) and a
-    bar line every eight (`EIGHT_BAR`), it is halved, whatever the tempogram says. Not
+    bar line every eight (`EIGHT_BAR`), or a bar line clearly every eight alone
+    (`LONE_BAR`), it is halved, whatever the tempogram says. Not
     within the sections of a song whose tempo changes, where the tempogram of each section
     stays the judge. That tempo is then
     halved or doubled into `tempo_range` while it fits, so that a narrower range picks
@@ -576,7 +584,8 @@ def _tapped(activation: np.ndarray, frames: np.ndarray, *, fps: float, global_bp
                          < abs(np.log2(tempo / 120.0))):
             tempo = global_bpm
         band = min(band, held_band)
-    elif hearing is not None and hearing[0] > ALTERNATION and hearing[1] < EIGHT_BAR:
+    elif hearing is not None and (hearing[0] > ALTERNATION and hearing[1] < EIGHT_BAR
+                                  or hearing[1] < LONE_BAR):
         tempo /= 2.0
         band = min(band, held_band)
     if not low <= tempo <= high:

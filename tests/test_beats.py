@@ -381,6 +381,10 @@ def test_a_fast_pulse_the_network_hears_bar_by_bar_keeps_its_tempo():
     halved = tapped_beats(activation, fps=fps, global_bpm=95.0, downbeat=bar_lines(8))
     assert bpm(halved) == pytest.approx(95, rel=0.02)
     assert bpm(tapped_beats(activation, fps=fps, global_bpm=95.0)) == pytest.approx(95, rel=0.02)
+    # bar lines clearly every eight beats, however alike the beats, halve it even where the
+    # tempogram reads 190 (a piece written at 90, its eighths heard as clearly as its beats)
+    lone = tapped_beats(activation, fps=fps, global_bpm=190.0, downbeat=bar_lines(8))
+    assert bpm(lone) == pytest.approx(95, rel=0.02)
     # every other beat heard far more clearly: those between are eighths, 95 again
     activation[beats[1::2]] = 0.4
     swung = tapped_beats(activation, fps=fps, global_bpm=95.0, downbeat=bar_lines(4))
