@@ -87,8 +87,8 @@ beat fully heard. At the grids' beats on the benchmark: 0.3-0.8 where the beat i
 FAST_BPM = 140.0
 """From this first-pass tempo up, the network's own hearing of the beats (`_hearing`) has a
 say in the level: a tempogram at half of it is taken only where the network does not hear
-each beat as a beat of its own, and where it clearly hears every other beat as an eighth,
-the tempo is halved though the tempogram did not ask."""
+each beat as a beat of its own, and where it clearly hears every other beat as an eighth
+(`EIGHT_BAR`, `LONE_BAR`), the tempo is halved though the tempogram did not ask."""
 
 ALTERNATION = 1.15
 """How much more clearly (activation at the beats) the network may hear every other beat
@@ -372,13 +372,12 @@ def tapped_beats(activation: np.ndarray, *, fps: float, global_bpm: float,
     halved MIDI pieces written at 160-200 BPM with a bar line every four of those beats
     (simutrans). Heard the other way, every other beat more clearly (`ALTERNATION`) and a
     bar line every eight (`EIGHT_BAR`), or a bar line clearly every eight alone
-    (`LONE_BAR`), it is halved, whatever the tempogram says. Not
-    within the sections of a song whose tempo changes, where the tempogram of each section
-    stays the judge. That tempo is then
-    halved or doubled into `tempo_range` while it fits, so that a narrower range picks
-    another level of the same pulse; where no octave of it fits, a third of it or three
-    times it (`range_ratio`: the dotted beat of a 6/8 heard on its eighths). (Searched
-    within 55-140 BPM alone, songs that madmom taps at 92-103 BPM went to a 4:3
+    (`LONE_BAR`), it is halved, whatever the tempogram says. Not within the sections of a
+    song whose tempo changes, where the tempogram of each section stays the judge. That
+    tempo is then halved or doubled into `tempo_range` while it fits, so that a narrower
+    range picks another level of the same pulse; where no octave of it fits, a third of it
+    or three times it (`range_ratio`: the dotted beat of a 6/8 heard on its eighths).
+    (Searched within 55-140 BPM alone, songs that madmom taps at 92-103 BPM went to a 4:3
     cross-rhythm at 123-140, hyperrogue-caribbean and -savino-palace, instead of half of
     the 185-207 that the whole range finds.)
 
@@ -573,19 +572,22 @@ def _tapped(activation: np.ndarray, frames: np.ndarray, *, fps: float, global_bp
     tempo = _median_bpm(frames, fps)
     if tempo <= 0:
         return frames
+    # how the network hears a fast first pass: each beat a beat, or every other one an eighth
+    beats_alike = eighths = False
     hearing = (_hearing(frames, activation, downbeat)
                if downbeat is not None and tempo >= FAST_BPM else None)
+    if hearing is not None:
+        alternation, half_bar = hearing
+        beats_alike = alternation < ALTERNATION and half_bar > HALF_BAR
+        eighths = (alternation > ALTERNATION and half_bar < EIGHT_BAR) or half_bar < LONE_BAR
     if global_bpm > 0 and np.min(np.abs(np.log2(tempo / global_bpm) - _OVERRULED)) < tolerance:
         octave = abs(abs(np.log2(tempo / global_bpm)) - 1.0) < tolerance
-        # a fast first pass whose every beat the network hears as one keeps its level
-        kept = (hearing is not None and octave and tempo > global_bpm
-                and hearing[0] < ALTERNATION and hearing[1] > HALF_BAR)
+        kept = beats_alike and octave and tempo > global_bpm
         if not kept and (octave or abs(np.log2(global_bpm / 120.0))
                          < abs(np.log2(tempo / 120.0))):
             tempo = global_bpm
         band = min(band, held_band)
-    elif hearing is not None and (hearing[0] > ALTERNATION and hearing[1] < EIGHT_BAR
-                                  or hearing[1] < LONE_BAR):
+    elif eighths:
         tempo /= 2.0
         band = min(band, held_band)
     if not low <= tempo <= high:
