@@ -92,14 +92,15 @@ each beat as a beat of its own, and where it clearly hears every other beat as a
 
 ALTERNATION = 1.15
 """How much more clearly (activation at the beats) the network may hear every other beat
-of a fast first pass than the rest for them all to be beats. On the MIDI pieces written at
-160-200 BPM 1.01-1.06; where the written beat is half the first pass's 1.08-2.05."""
+of a fast first pass than the rest for them all to be beats. On most MIDI pieces written at
+160-200 BPM 1.01-1.06 (four read 1.22-1.48, and stay halved); where the written beat is
+half the first pass's 1.08-2.05."""
 
 HALF_BAR = 0.6
 """How strong (against the strongest) the network's downbeat activation must be four beats
 of a fast first pass after its strongest bar line, for its bars to hold four of them, not
-eight: 0.64-0.97 on MIDI pieces written at 160-200 BPM, 0.07-0.36 on most written at half
-of the first pass."""
+eight: 0.64-0.97 on most MIDI pieces written at 160-200 BPM, 0.07-0.36 on most written at
+half of the first pass."""
 
 EIGHT_BAR = 0.5
 """Under this (the same measure as `HALF_BAR`), with the beats alternating past
@@ -758,6 +759,7 @@ def _unswing(frames: np.ndarray, activation: np.ndarray, ratio: float = 2.5) -> 
         return frames
     gaps = np.diff(frames).astype(np.float64)
     starts = frames[:-1]
+    # the activation k thirds of the way through each beat (1.5: half way)
     at = {k: float(_peak_near(activation, np.round(starts + k * gaps / 3).astype(np.int64),
                               1).mean()) for k in (0, 1, 1.5, 2)}
     if at[1] > ratio * at[2] and at[1] > 0.25 * at[0] and at[1] > at[1.5]:
