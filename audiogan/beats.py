@@ -25,11 +25,14 @@ hop, so a whole song's worth is small). The steps:
    within 40 % of the tempo chosen (20 % after such a disagreement), which follows a ramp
    but cannot jump an octave midway. A song whose tempo changes for good is split where
    the first pass steps (`tempo_sections`), and each section chosen for as a song;
-   in a shuffle, a grid held by a loud swung off-beat (two thirds into the beat) moves
-   onto the beat; where the path steps half a beat at a steady tempo, the stretches on
-   the side that the activation marks far less clearly move half a beat, on to the phase
-   of the rest (`_one_phase`); a doubtful intro is tracked again, held to the tempo and
-   phase that the song settles into (`_settled_intro`);
+   where the DBN took every second note of a shuffle's triplets or a 6/8's eighths for
+   the beat (a 3:2), the onsets between its beats go in threes, and the grid is tracked
+   again at two thirds of its tempo (`_in_threes`); in a shuffle, a grid held by a loud
+   swung off-beat (two thirds into the beat) moves onto the beat; where the path steps
+   half a beat at a steady tempo, the stretches on the side that the activation marks far
+   less clearly move half a beat, on to the phase of the rest (`_one_phase`); a doubtful
+   intro is tracked again, held to the tempo and phase that the song settles into
+   (`_settled_intro`);
 4. **confidence**: each envelope alone also gets a DBN path; a beat of the grid is as
    certain as the share of those paths that put a beat there too (Zapata et al. 2012:
    when trackers fed different features agree, they are right), averaged with how high a
@@ -112,6 +115,13 @@ LONE_BAR = 0.2
 piece written at 90 whose eighths the network hears as clearly as its beats, pinball's
 intro: 0.09; no fast piece written at its first pass's tempo reads under 0.27 but one,
 warzone-track2 at 0.12, which alternates past `ALTERNATION` as well)."""
+
+THREES = 0.08
+"""How much of the onsets' variation over a grid's half beats their place in a group of
+three must explain (and half again as much as their place in a pair) for the beat to be
+three of those half beats (`_in_threes`): 0.075-0.60 on the two shuffles and four 6/8
+pieces of the benchmark tapped at 3:2; 0.03 or less on every other grid whose threes
+explain more than its pairs (hyperrogue-caribbean's 0.11 is 1.34 times its pairs)."""
 
 SECTION_S = 15.0
 """The shortest stretch of a song that gets a tempo of its own (`tempo_sections`)."""
@@ -601,6 +611,61 @@ def _tapped(activation: np.ndarray, frames: np.ndarray, *, fps: float, global_bp
     return _unswing(frames, activation)
 
 
+def _grouping(frames: np.ndarray, onset: np.ndarray) -> tuple[float, float]:
+    """How the `onset` envelope at the beat `frames` and halfway between them repeats: the
+    share of its variation there that each half beat's place in a pair explains, and that
+    its place in a group of three does (the variance of the means over each place, over the
+    variance of all)."""
+    halves = np.sort(np.concatenate([frames, (frames[:-1] + frames[1:]) // 2]))
+    accents = _peak_near(onset, halves, 1)
+    total = float(accents.var())
+    if total <= 0:
+        return 0.0, 0.0
+    pairs, threes = (float(accents[:len(accents) // size * size].reshape(-1, size)
+                           .mean(axis=0).var()) / total for size in (2, 3))
+    return pairs, threes
+
+
+def _in_threes(frames: np.ndarray, activation: np.ndarray, onset: np.ndarray, *,
+               fps: float, tempo_range: tuple[float, float], least: float = THREES,
+               over_pairs: float = 1.5, band: float = 1.2) -> np.ndarray:
+    """The grid tracked again at two thirds of its tempo where its half beats go in threes.
+
+    In a shuffle or a 6/8 the notes between the beats come in threes (triplet eighths,
+    the eighths of a dotted beat), and the DBN can take every second one of them for the
+    beat: a 3:2 cross-rhythm at 1.5 times the tempo, which the tempogram cannot mend (it
+    picks the same 3:2 or sits halfway). The half beats of such a grid are the notes
+    themselves, and their onsets repeat in threes, the beat's accent on one of each three
+    (`_grouping`). Where the place in a three explains `least` of the onsets' variation
+    or more, and `over_pairs` times what the place in a pair does, the activation is
+    tracked again within a factor `band` of two thirds of the tempo (inside `tempo_range`),
+    and its beats put on whichever third of the beat the activation is highest at.
+    On the benchmark: simutrans' simu-03, a shuffle written at 80 (tapped at 120), and
+    msx-moo at 120 (178): F 0.40 -> 1.00 and 0.99; three 6/8 pieces to their dotted beat.
+    Not where the tempo changes (`tempo_sections`), nor at 16 beats or fewer.
+    """
+    if len(frames) <= 16 or len(tempo_sections(frames, len(activation), fps=fps)) > 1:
+        return frames
+    pairs, threes = _grouping(frames, onset)
+    tempo = _median_bpm(frames, fps) * 2.0 / 3.0
+    low, high = tempo_range
+    if threes < least or threes < over_pairs * pairs or not low <= tempo <= high:
+        return frames
+    frames = _unswing(dbn_beats(activation, fps=fps, min_bpm=max(low, tempo / band),
+                                max_bpm=min(high, tempo * band)), activation)
+    if len(frames) < 2:
+        return frames
+    # on the third of each beat that the network hears most: where it hears the three
+    # notes of a beat nearly alike, the path may settle on any of them
+    gaps = np.diff(frames).astype(np.float64)
+    thirds = [np.round(frames[:-1] + k * gaps / 3).astype(np.int64) for k in range(3)]
+    heard = int(np.argmax([_peak_near(activation, third, 2).mean() for third in thirds]))
+    if heard == 0:
+        return frames
+    last = min(len(activation) - 1, int(round(frames[-1] + heard * gaps[-1] / 3)))
+    return np.append(thirds[heard], last)
+
+
 def _hearing(frames: np.ndarray, activation: np.ndarray,
              downbeat: np.ndarray) -> tuple[float, float] | None:
     """How the network hears the first pass's beats: how much more clearly it hears every
@@ -998,10 +1063,12 @@ def track_grid(envelopes: Sequence[np.ndarray], onset_low: np.ndarray, chroma: n
         onset_low, delay_s = _earlier(onset_low, lag), 0.0
     onsets = beat_activation(envelopes, fps=fps)
     activation = onsets if learned is None else np.asarray(learned, dtype=np.float64)
-    frames, moved = _one_phase(tapped_beats(activation, fps=fps, global_bpm=global_bpm,
-                                            tempo_range=tempo_range, section_bpm=section_bpm,
-                                            downbeat=learned_downbeat),
-                               activation)
+    frames = _in_threes(tapped_beats(activation, fps=fps, global_bpm=global_bpm,
+                                     tempo_range=tempo_range, section_bpm=section_bpm,
+                                     downbeat=learned_downbeat),
+                        activation, np.asarray(envelopes[0], dtype=np.float64), fps=fps,
+                        tempo_range=tempo_range)
+    frames, moved = _one_phase(frames, activation)
     # a beat moved on to the phase of the rest of the song (`_one_phase`) is judged where its
     # stretch's pulse is heard, half a beat earlier: it is as sure as that pulse
     half = np.round(np.gradient(frames) / 2).astype(np.int64) if len(frames) > 1 else 0

@@ -23,7 +23,7 @@ from audiogan.types import Features
 __all__ = ["cache_dir", "analysis_key", "load_features", "save_features"]
 
 # bump when analysis.py changes what it computes, so stale caches are ignored
-ANALYSIS_VERSION = "27"
+ANALYSIS_VERSION = "28"
 
 
 def analysis_key(song: Path, **settings: Any) -> str:

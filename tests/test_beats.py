@@ -477,6 +477,29 @@ def test_a_shuffle_with_loud_off_beats_is_tapped_on_the_beat():
     assert features.beat_confidence >= 0.8
 
 
+def test_a_six_eight_song_is_tapped_on_its_dotted_beat():
+    # 6/8 at 90 dotted quarters a minute: soft hi-hat eighths, and a bass drum and a chord on
+    # each dotted beat. The DBN took every second eighth for the beat (136 BPM, a 3:2); the
+    # onsets between its beats go in threes, so it is tracked again at two thirds of that
+    sr, eighth = 22050, 60 / 90 / 3
+    y = np.zeros(30 * sr, np.float32)
+    rng = np.random.default_rng(3)
+    hat = rng.standard_normal(int(0.03 * sr)) * np.exp(-np.arange(int(0.03 * sr)) / 150)
+    n = np.arange(int(0.25 * sr))
+    kick = np.sin(2 * np.pi * 55 * n / sr) * np.exp(-n / 1500)
+    chord = sum(np.sin(2 * np.pi * hz * n / sr) for hz in (220.0, 277.2, 329.6))
+    low = 0.6 * kick + 0.1 * chord * np.exp(-n / 1200)
+    eighths = np.arange(0.25, 29.5, eighth)
+    for k, t in enumerate(eighths):
+        start = int(t * sr)
+        y[start:start + len(hat)] += 0.15 * hat
+        if k % 3 == 0:
+            y[start:start + len(low)] += low[:len(y) - start]
+    features = analyze(y, sr=sr, fps=30)
+    assert features.tempo_bpm == pytest.approx(90, rel=0.03)
+    assert _f(eighths[::3], features.beats_s) >= 0.95
+
+
 def test_straight_eighths_are_no_shuffle():
     # 126 BPM heard on the beat and, half as clearly, on straight eighths, with a faint
     # sixteenth a third of the way on and nothing at two thirds (simu-46's network): the
