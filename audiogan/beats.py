@@ -641,7 +641,8 @@ def _in_threes(frames: np.ndarray, activation: np.ndarray, onset: np.ndarray, *,
     tracked again within a factor `band` of two thirds of the tempo (inside `tempo_range`),
     and its beats put on whichever third of the beat the activation is highest at.
     On the benchmark: simutrans' simu-03, a shuffle written at 80 (tapped at 120), and
-    msx-moo at 120 (178): F 0.40 -> 1.00 and 0.99; three 6/8 pieces to their dotted beat.
+    msx-moo at 120 (178): F 0.40 -> 1.00 and 0.99; three 6/8 pieces to the tempo of their
+    dotted beat (one of them a third of a beat early).
     Not where the tempo changes (`tempo_sections`), nor at 16 beats or fewer.
     """
     if len(frames) <= 16 or len(tempo_sections(frames, len(activation), fps=fps)) > 1:
