@@ -1,6 +1,7 @@
 """Build the real-music beat benchmark: excerpts of real pieces and their reference beats.
 
     python benchmarks/beat_data.py [--dest DIR] [--quick] [--madmom-python PATH]
+                                   [--soundfont FONT --compositions]
 
 Nothing is downloaded and nothing is installed: the music comes from Debian packages (free
 licences; see each package's copyright file) that the script asks for by name, and the data
@@ -27,8 +28,9 @@ Five sets:
   tracker's rules and networks were set, to measure it on music it was not tuned on; the
   16 madmom-referenced songs of **real** are the ones its rules were tuned on.
 - **simutrans**: 51 more compositions shipped as MIDI (simutrans-data), rendered and
-  scored like the midi set; added after the tracker's rules were set, except the one that
-  keeps a fast tempo heard beat by beat (`audiogan.beats.FAST_BPM`), found on them.
+  scored like the midi set; added after the tracker's rules were set, except those for a
+  fast first pass (`audiogan.beats.FAST_BPM`) and for a grid in threes
+  (`audiogan.beats.THREES`), found on them.
 - **compound**: 18 accompaniments in 6/8 written here by MMA (Debian package mma) from its
   six 6/8 styles, rendered like the MIDI set (`compound_sources`). No other piece is in a
   compound meter, and the beat network never heard one in training. Beats exact, at the
@@ -483,14 +485,14 @@ def _cut_midi(midi_path: str, end_s: float, out_path: Path) -> None:
     out.save(str(out_path))
 
 
-def _render_midi(midi_path: str, start_s: float) -> np.ndarray:
+def _render_midi(midi_path: str, start_s: float, soundfont: Path = SOUNDFONT) -> np.ndarray:
     """Render with fluidsynth, return the mono excerpt [start_s, start_s + 60 s]."""
     with tempfile.TemporaryDirectory() as scratch:
         cut = Path(scratch) / "cut.mid"
         rendered = Path(scratch) / "full.wav"
         _cut_midi(midi_path, start_s + EXCERPT_S, cut)
         subprocess.run(["fluidsynth", "-ni", "-q", "-g", "0.5", "-r", str(SR), "-F",
-                        str(rendered), str(SOUNDFONT), str(cut)],
+                        str(rendered), str(soundfont), str(cut)],
                        check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         y, sr = soundfile.read(rendered, always_2d=True)
     assert sr == SR, sr
@@ -534,8 +536,9 @@ def _write_audio(path: Path, y: np.ndarray) -> None:
     os.replace(partial, path)
 
 
-def build_item(source: Source, dest: Path) -> dict:
+def build_item(source: Source, dest: Path, soundfont: Path = SOUNDFONT) -> dict:
     """Write one item's excerpt and tempo-map reference (unless present); return its entry.
+    A composition is rendered with `soundfont`.
 
     A madmom reference is left to `main`, which runs madmom once over all items.
     """
@@ -561,7 +564,7 @@ def build_item(source: Source, dest: Path) -> dict:
         seconds = _tick_to_seconds(midi)
         start_s = max(0.0, seconds(first_tick) - 0.5)
         end_s = min(start_s + EXCERPT_S, seconds(last_tick))
-        y = _render_midi(source.path, start_s)
+        y = _render_midi(source.path, start_s, soundfont)
     else:
         y = _read_audio(source.path)
         for extra in source.extra_audio:
@@ -643,7 +646,15 @@ def main() -> None:
                         help="only a handful of items, to start measuring at once")
     parser.add_argument("--madmom-python", type=Path, default=None,
                         help="Python of the madmom environment ($AUDIOGAN_MADMOM_PYTHON)")
+    parser.add_argument("--soundfont", type=Path, default=SOUNDFONT,
+                        help="the General MIDI soundfont the compositions are rendered with "
+                             "(default FluidR3); another one wants a --dest of its own")
+    parser.add_argument("--compositions", action="store_true",
+                        help="only the compositions (the midi, simutrans and compound sets): "
+                             "no recordings, so no madmom")
     args = parser.parse_args()
+    if not args.soundfont.exists():
+        sys.exit(f"no soundfont at {args.soundfont}: pass the path of an .sf2 or .sf3 file")
     if args.madmom_python:
         os.environ["AUDIOGAN_MADMOM_PYTHON"] = str(args.madmom_python)
     dest = (args.dest or default_dest()).expanduser()
@@ -654,9 +665,11 @@ def main() -> None:
                  f"(all of them: sudo apt-get install {' '.join(APT_PACKAGES)})")
     sources = ([s for s in SOURCES if "(quick)" in s.note] if args.quick
                else [*ALL_SOURCES, *compound_sources(dest)])
+    if args.compositions:
+        sources = [s for s in sources if s.kind == "midi"]
     entries = []
     for source in sources:
-        entry = build_item(source, dest)
+        entry = build_item(source, dest, args.soundfont)
         entries.append(entry)
         print(f"{entry['name']:<32} {entry['reference']:<10} {entry['audio']}", flush=True)
     charted = [e for e in entries if e["kind"] == "recording" and e["reference"] == "tempo-map"]
