@@ -658,13 +658,17 @@ def _in_threes(frames: np.ndarray, activation: np.ndarray, onset: np.ndarray, *,
         return frames
     # on the third of each beat that the network hears most: where it hears the three
     # notes of a beat nearly alike, the path may settle on any of them
+    heard = int(np.argmax([_peak_near(activation, _later(frames, k / 3, len(activation)),
+                                      2)[:-1].mean() for k in range(3)]))
+    return _later(frames, heard / 3, len(activation)) if heard else frames
+
+
+def _later(frames: np.ndarray, share: float, n: int) -> np.ndarray:
+    """Every beat moved `share` of its beat later (the last by the beat before it), kept
+    within the `n` hops."""
     gaps = np.diff(frames).astype(np.float64)
-    thirds = [np.round(frames[:-1] + k * gaps / 3).astype(np.int64) for k in range(3)]
-    heard = int(np.argmax([_peak_near(activation, third, 2).mean() for third in thirds]))
-    if heard == 0:
-        return frames
-    last = min(len(activation) - 1, int(round(frames[-1] + heard * gaps[-1] / 3)))
-    return np.append(thirds[heard], last)
+    moved = np.round(frames + share * np.append(gaps, gaps[-1])).astype(np.int64)
+    return np.minimum(moved, n - 1)
 
 
 def _hearing(frames: np.ndarray, activation: np.ndarray,
@@ -829,8 +833,7 @@ def _unswing(frames: np.ndarray, activation: np.ndarray, ratio: float = 2.5) -> 
     at = {k: float(_peak_near(activation, np.round(starts + k * gaps / 3).astype(np.int64),
                               1).mean()) for k in (0, 1, 1.5, 2)}
     if at[1] > ratio * at[2] and at[1] > 0.25 * at[0] and at[1] > at[1.5]:
-        moved = np.round(frames[:-1] + gaps / 3).astype(np.int64)
-        return np.append(moved, min(len(activation) - 1, int(round(frames[-1] + gaps[-1] / 3))))
+        return _later(frames, 1 / 3, len(activation))
     return frames
 
 
