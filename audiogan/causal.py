@@ -6,20 +6,26 @@ played, so this module does the same job one STFT hop at a time:
 
 1. **features** (`StreamFeatures`): the signal arrives in blocks of any size; every hop of
    256 samples (11.6 ms at 22050 Hz) the last 1024 samples give one log-mel spectral flux
-   (all bands, bass, treble), an RMS level, and every fourth hop the last 4096 samples a
-   chroma vector. A frame is complete when its last sample arrives, so a hop's values are
+   (all bands, bass, treble), the log-mel frame the networks read, an RMS level, and every
+   fourth hop the last 4096 samples a chroma vector. A frame is complete when its last sample arrives, so a hop's values are
    known one hop after the time they describe, and never later.
-2. **activation** (`Activation`): the fluxes, each divided by a slowly decaying peak of
-   itself and then by a one-sided local level (the causal counterparts of the offline
-   tracker's 99th percentiles and centred 3 s RMS), squared, in [0, 0.9].
+2. **activation** (`audiogan.beatnet.StreamingNet`): how much each hop sounds like a beat,
+   from causal networks: the offline tracker's network with every convolution reaching
+   back in time only, trained alike (`benchmarks/train_beatnet.py --causal`) on the log-mel
+   frames levelled to the loudest band heard so far. They run one hop at a time, each
+   layer keeping the few past inputs its kernel reaches. On a hop some 60 dB under the
+   music's level they are not listened to. (`learned=False`: the onset fluxes, each
+   divided by a slowly decaying peak of itself and by a one-sided local level, as before
+   the networks; on game soundtracks they found the beat far less often.)
 3. **tempo and phase** (`CausalTracker`): the *forward* pass of the same DBN as
    `audiogan.beats.dbn_beats` (the state space `audiogan.beats.TempoStates`): the
    posterior over (beat interval, position in the beat) given everything heard so far.
    The most probable tempo and its phase predict the next beat, so a pulse can be started
    *on* the beat instead of a frame or two after it was heard. The tempo changes when the
-   music does (the DBN's tempo transitions), and only at the tempo level people tap:
-   the posterior is weighed by a running tempogram with librosa's preference around 120
-   BPM, which keeps a busy hi-hat from doubling the tempo. A `tempo_range` that leaves that
+   music does (the DBN's tempo transitions). Over the onset fluxes the posterior is held
+   near a running tempogram's tempo, with librosa's preference around 120 BPM, which keeps
+   a busy hi-hat from doubling the tempo; the networks hear the beat rather than the
+   busiest onsets and need no such hold. A `tempo_range` that leaves that
    tempo out halves or doubles it, as offline: the tracker follows the pulse it hears and
    reports every second (fourth ...) beat of it, those with the heavier bass, or adds the
    midpoints.
@@ -39,6 +45,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from audiogan import beatnet
 from audiogan.beats import TEMPO_RANGE, TempoStates, range_level
 
 __all__ = ["StreamFeatures", "HopValues", "Activation", "CausalTracker", "CausalBeats",
@@ -46,6 +53,13 @@ __all__ = ["StreamFeatures", "HopValues", "Activation", "CausalTracker", "Causal
 
 ACCENT_HOPS = (-2, 3)
 """Where a beat's bass is looked for, in hops around it (halving: which beats to keep)."""
+
+LEARNED_DELAY = -1.0
+"""Hops by which the learned activation describes a time before the newest hop. A frame of
+`StreamFeatures` is the offline analysis's centred frame of the hop before (one hop), but
+the causal networks fire as a beat's onset enters that window, some two hops before the
+beat: on the band songs the beats came 25 ms early at 1, and land within 1-7 ms of the
+true beats on average at -1."""
 
 SILENCE_DB = -60.0
 """A hop this far below the recent loud level (or below -80 dBFS) counts as silence."""
@@ -105,6 +119,10 @@ class HopValues:
     chroma : ndarray, shape (n, 12)
         Pitch-class energy of the last 4096 samples (updated every fourth hop, held
         between).
+    mel_db : ndarray, shape (n, 64)
+        The log-mel frame the learned activation reads (`audiogan.beatnet`), in the bands
+        and units of `audiogan.analysis.HopFeatures.mel_db`: the same window as the offline
+        analysis's frame of the hop before (a centred frame needs half a window after it).
     """
 
     times_s: np.ndarray
@@ -113,6 +131,7 @@ class HopValues:
     onset_high: np.ndarray
     rms: np.ndarray
     chroma: np.ndarray
+    mel_db: np.ndarray = field(default_factory=lambda: np.zeros((0, beatnet.N_MELS)))
 
     def __len__(self) -> int:
         return len(self.times_s)
@@ -132,6 +151,10 @@ class StreamFeatures:
         self.window = np.hanning(n_fft + 1)[:-1].astype(np.float32)
         self.chroma_window = np.hanning(self.chroma_n_fft + 1)[:-1].astype(np.float32)
         self.mel = mel_filters(sr, n_fft, n_mels).astype(np.float32)
+        import librosa  # the offline analysis's bands, which the learned activation reads
+
+        self.learned_mel = librosa.filters.mel(sr=sr, n_fft=n_fft,
+                                               n_mels=beatnet.N_MELS).astype(np.float32)
         self.chroma_basis = chroma_filters(sr, self.chroma_n_fft).astype(np.float32)
         band_hz = _mel_to_hz(np.linspace(_hz_to_mel(0.0), _hz_to_mel(sr / 2), n_mels + 2))[1:-1]
         self.low_bands = band_hz < 200.0
@@ -153,7 +176,8 @@ class StreamFeatures:
         """The hops that `block` (mono float samples at `sr`) completes."""
         self.pending = np.concatenate([self.pending, np.asarray(block, dtype=np.float32)])
         count = len(self.pending) // self.hop_length
-        values: dict[str, list] = {key: [] for key in ("onset", "low", "high", "rms", "chroma")}
+        values: dict[str, list] = {key: [] for key in ("onset", "low", "high", "rms", "chroma",
+                                                       "mel_db")}
         times = []
         for k in range(count):
             hop = self.pending[k * self.hop_length:(k + 1) * self.hop_length]
@@ -172,6 +196,8 @@ class StreamFeatures:
                 long = np.abs(np.fft.rfft(self.buffer * self.chroma_window)) ** 2
                 self.chroma = (self.chroma_basis @ long).astype(np.float32)
             values["chroma"].append(self.chroma)
+            values["mel_db"].append(np.maximum(10.0 * np.log10(np.maximum(
+                self.learned_mel @ power, 1e-10)), -100.0))
             times.append(self.hops * self.hop_length / self.sr)
             self.hops += 1
         self.pending = self.pending[count * self.hop_length:]
@@ -182,6 +208,7 @@ class StreamFeatures:
             onset_high=np.asarray(values["high"], dtype=np.float64),
             rms=np.asarray(values["rms"], dtype=np.float64),
             chroma=np.asarray(values["chroma"], dtype=np.float32).reshape(-1, 12),
+            mel_db=np.asarray(values["mel_db"], dtype=np.float32).reshape(-1, beatnet.N_MELS),
         )
 
 
@@ -228,6 +255,7 @@ class Activation:
         self.level = _Average(fps, 0.3)
         self.loud_level = _PeakFollower(fps, 20.0, floor=1e-10)
         self.silent = True
+        self.hushed = True
 
     def __call__(self, onset: float, onset_low: float, onset_high: float,
                  rms: float) -> float:
@@ -235,6 +263,8 @@ class Activation:
         loud = self.loud_level(power)
         level_db = 10 * np.log10(max(power, 1e-20))
         self.silent = level_db < -80.0 or power < loud * 10 ** (SILENCE_DB / 10)
+        # this hop alone that quiet (the level above lags by a second or more)
+        self.hushed = rms * rms < loud * 10 ** (SILENCE_DB / 10)
         if self.silent:
             return 0.0
         total = sum(value / top(value) for value, top in
@@ -279,12 +309,20 @@ class CausalTracker:
     lookahead_s : float
         How far ahead a beat is committed: a beat predicted within this of now is reported
         now (at its predicted time), so that a picture made now can show it on time.
+    learned : bool
+        Hear the beat through the causal networks (`audiogan.beatnet.StreamingNet`, given
+        each hop's `mel_db`), rather than through the onset fluxes alone. Their activation
+        describes the hop before the newest (`LEARNED_DELAY`), which the predictions allow
+        for.
     """
 
     def __init__(self, fps: float, *, tempo_range: tuple[float, float] = TEMPO_RANGE,
                  transition_lambda: float = 100.0, observation_lambda: int = 16,
-                 lookahead_s: float = 0.0, silence_reset_s: float = 1.0):
+                 lookahead_s: float = 0.0, silence_reset_s: float = 1.0,
+                 learned: bool = True):
         self.fps = fps
+        self.network = beatnet.StreamingNet() if learned else None
+        self.delay = LEARNED_DELAY if learned else 0
         self.tempo_range = tempo_range
         self.states = TempoStates(fps=fps, min_bpm=min(tempo_range[0], TEMPO_RANGE[0]),
                                   max_bpm=max(tempo_range[1], TEMPO_RANGE[1]),
@@ -389,7 +427,8 @@ class CausalTracker:
         return float((interval - position) % interval)
 
     def next_beat(self) -> float:
-        """Hops from the current hop to the next predicted beat (0: the beat is now)."""
+        """Hops from the hop the activation last described (`delay` before the newest) to
+        the next predicted beat (0: the beat is then)."""
         pulse, interval = self._next_pulse(), self._pulse_interval()
         level = self.level
         if level < 0:  # the points between too
@@ -403,13 +442,20 @@ class CausalTracker:
         if not self.locked:
             return 0.0
         interval = self.interval
-        return float(((interval - self.next_beat() + ahead) % interval) / interval)
+        return float(((interval - self.next_beat() + ahead + self.delay) % interval)
+                     / interval)
 
     def update(self, onset: float, onset_low: float = 0.0, onset_high: float = 0.0,
-               rms: float = 1.0) -> float | None:
+               rms: float = 1.0, mel_db: np.ndarray | None = None) -> float | None:
         """Take one hop's features; return the time (s) of a beat committed now, or None."""
         self.hop += 1
         activation = self.activation(onset, onset_low, onset_high, rms)
+        if self.network is not None:
+            if mel_db is None:
+                raise ValueError("a tracker with learned=True needs each hop's mel_db")
+            learned = self.network.step(mel_db)
+            # the networks hear a faint beat in a silence's first seconds: none there
+            activation = 0.0 if self.activation.hushed else learned
         if self.activation.silent:
             self.quiet += 1
             if self.quiet >= self.silence_reset and self.heard:
@@ -423,7 +469,9 @@ class CausalTracker:
         moved[1:] = self.alpha[:-1]
         moved[self.states.first] = self.alpha[self.states.last] @ self.transition
         moved *= np.where(self.states.on_beat, a, (1 - a) / (self.observation_lambda - 1))
-        band = self._band() if self.heard >= self.fps else None
+        # the networks hear the beat itself, not the busiest onsets: no band for them (on
+        # game soundtracks it held the tracker off the beat more often than on it)
+        band = self._band() if self.heard >= self.fps and self.network is None else None
         if band is not None:
             # the DBN alone runs at double speed over busy eighths (as offline, see
             # `audiogan.beats.tapped_beats`): it may only move within the band of the
@@ -435,9 +483,10 @@ class CausalTracker:
         if not self.locked:
             return None
         interval = self.interval
-        due = _signed(self.next_beat(), interval)
+        due = _signed(self.next_beat(), interval) - self.delay
         beat = None
-        if due <= self.lookahead and self.hop + due - self.last_beat > 0.6 * interval:
+        if (due <= self.lookahead and self.hop + due - self.last_beat > 0.6 * interval
+                and not self.activation.hushed):
             self.last_beat = self.hop + due
             beat = self.last_beat / self.fps
         if self.level > 0:
@@ -460,7 +509,7 @@ class CausalTracker:
             if self.accent[heaviest] > 1.25 * self.accent[self.kept]:
                 self.kept = heaviest
         interval = self._pulse_interval()
-        due = _signed(self._next_pulse(), interval)
+        due = _signed(self._next_pulse(), interval)  # counted as the activation hears it
         if due <= 0 and self.hop + due - self.last_pulse > 0.6 * interval:
             self.last_pulse = self.hop + round(due)
             self.pulses += 1
@@ -481,23 +530,26 @@ def _signed(due: float, interval: float) -> float:
 
 def track_causal(blocks: Iterable[np.ndarray] | np.ndarray, sr: int = 22050, *,
                  tempo_range: tuple[float, float] = TEMPO_RANGE,
-                 lookahead_s: float = 0.0, block_size: int = 512) -> CausalBeats:
+                 lookahead_s: float = 0.0, block_size: int = 512,
+                 learned: bool = True) -> CausalBeats:
     """Run the causal tracker over a signal (blocks as they would arrive, or one array).
 
     Each beat is reported when it is due; with `lookahead_s` up to that much before.
+    `learned=False` hears the beat through the onset fluxes alone (`CausalTracker`).
     """
     if isinstance(blocks, np.ndarray):
         signal = np.asarray(blocks, dtype=np.float32)
         blocks = (signal[i:i + block_size] for i in range(0, len(signal), block_size))
     features = StreamFeatures(sr=sr)
-    tracker = CausalTracker(features.fps, tempo_range=tempo_range, lookahead_s=lookahead_s)
+    tracker = CausalTracker(features.fps, tempo_range=tempo_range, lookahead_s=lookahead_s,
+                            learned=learned)
     beats: list[float] = []
     tempo: list[float] = []
     for block in blocks:
         hops = features.feed(block)
         for k in range(len(hops)):
             beat = tracker.update(hops.onset[k], hops.onset_low[k], hops.onset_high[k],
-                                  hops.rms[k])
+                                  hops.rms[k], hops.mel_db[k])
             if beat is not None:
                 beats.append(beat)
             tempo.append(tracker.tempo_bpm)

@@ -232,14 +232,15 @@ class _CausalSource:
             hops = self.features.feed(block)
             for k in range(len(hops)):
                 self.tracker.update(hops.onset[k], hops.onset_low[k], hops.onset_high[k],
-                                    hops.rms[k])
+                                    hops.rms[k], hops.mel_db[k])
                 self.onset = max(self.onset, float(hops.onset[k]))
                 self.power = 0.7 * self.power + 0.3 * float(hops.rms[k]) ** 2
                 self.chroma = hops.chroma[k]
             if len(hops) and self.tracker.locked:
                 hop_s = 1.0 / self.tracker.fps
                 self.interval_s = self.tracker.interval * hop_s
-                self.next_beat_s = (self.tracker.hop + self.tracker.next_beat()) * hop_s
+                self.next_beat_s = (self.tracker.hop - self.tracker.delay
+                                    + self.tracker.next_beat()) * hop_s
             elif len(hops):
                 self.next_beat_s = None
 

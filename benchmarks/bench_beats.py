@@ -33,13 +33,16 @@ off-beat), and the tempo octave ratio (the tracker's median tempo over the refer
 - **madmom**: ``RNNBeatProcessor`` + ``DBNBeatTrackingProcessor(fps=100)``, run through
   `benchmarks/madmom_beats.py` in its own environment (``$AUDIOGAN_MADMOM_PYTHON``, default
   ``~/.cache/audiogan/madmom-venv/bin/python``), its beats cached on disk by audio hash;
-  left out with ``--no-madmom`` or when that environment is missing.
+  left out with ``--no-madmom`` or when that environment is missing;
+- with ``--live``, **audiogan live**: the live mode's causal tracker (`audiogan.causal`,
+  each beat from the audio up to it), and **live, fluxes**: the same hearing the onset
+  fluxes alone, as it did before its causal networks.
 
 The synth set also prints its historical table (downbeat F, meter, sections, tempo).
 
     python benchmarks/bench_beats.py [--set synth|midi|simutrans|real|extra|medley|compound|all]
                                      [--songs steady,ramp]
-                                     [--markdown] [--json OUT] [--no-madmom]
+                                     [--markdown] [--json OUT] [--no-madmom] [--live]
 
 Scoring an experimental tracker from a Python session (any function from ``(y, sr)`` to
 beat times in seconds, or to an object with ``beats_s`` and ``downbeats_s``)::
@@ -76,6 +79,7 @@ import soundfile  # noqa: E402
 
 from audiogan.analysis import analyze  # noqa: E402
 from audiogan.beats import LOW_CONFIDENCE  # noqa: E402
+from audiogan.causal import track_causal  # noqa: E402
 from audiogan.testing import SONGS, band_song  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -199,6 +203,16 @@ def _medley(entries: dict[str, dict], names: Sequence[str]) -> Item:
 def audiogan(y: np.ndarray, sr: int):
     """audiogan's analysis (its Features carry ``beats_s`` and ``downbeats_s``)."""
     return analyze(y, sr=sr, fps=30)
+
+
+def live_beats(y: np.ndarray, sr: int) -> np.ndarray:
+    """audiogan's live tracker (`audiogan.causal`): each beat from the audio up to it."""
+    return track_causal(y, sr).beats_s
+
+
+def live_flux_beats(y: np.ndarray, sr: int) -> np.ndarray:
+    """audiogan's live tracker hearing the onset fluxes alone (before the causal networks)."""
+    return track_causal(y, sr, learned=False).beats_s
 
 
 def librosa_beats(y: np.ndarray, sr: int) -> np.ndarray:
@@ -439,12 +453,18 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="write every number to this file")
     parser.add_argument("--dest", type=Path, help="beat data folder (see beat_data.py)")
     parser.add_argument("--no-madmom", action="store_true", help="leave madmom out")
+    parser.add_argument("--live", action="store_true",
+                        help="score the live (causal) tracker too, with and without its "
+                             "networks; it is scored from the first second, lock-in and all")
     args = parser.parse_args()
     started = time.perf_counter()
 
     sets = SETS if args.set == "all" else (args.set,)
     items = load_items(sets, args.dest, args.songs.split(","))
     results = {"audiogan": score(audiogan, items), "librosa": score(librosa_beats, items)}
+    if args.live:
+        results["audiogan live"] = score(live_beats, items)
+        results["live, fluxes"] = score(live_flux_beats, items)
     if not args.no_madmom:
         if beat_data.madmom_python().exists():
             madmom_prefetch(items, args.dest)

@@ -42,16 +42,20 @@ DEFAULT_DATA = Path("~/.cache/audiogan/beat-train")
 class BeatNet(nn.Module):
     """The torch twin of `audiogan.beatnet._forward` (same names, same shapes)."""
 
-    def __init__(self, channels: int = beatnet.CHANNELS, dropout: float = 0.1):
+    def __init__(self, channels: int = beatnet.CHANNELS, dropout: float = 0.1,
+                 causal: bool = False):
         super().__init__()
-        self.conv1 = nn.Conv2d(2, channels, (3, 3), padding=(1, 1))
-        self.conv2 = nn.Conv2d(channels, channels, (3, 3), padding=(1, 1))
+        # causal: each hop from the hops up to it alone, the padding all before the first
+        self.causal = causal
+        self.conv1 = nn.Conv2d(2, channels, (3, 3), padding=(0 if causal else 1, 1))
+        self.conv2 = nn.Conv2d(channels, channels, (3, 3), padding=(0 if causal else 1, 1))
         self.conv3 = nn.Conv2d(channels, channels, (1, 4))
         self.tcn = nn.ModuleList()
         for dilation in beatnet.DILATIONS:
             block = nn.Module()
             block.dilated = nn.Conv1d(channels, channels, beatnet.KERNEL, dilation=dilation,
-                                      padding=(beatnet.KERNEL // 2) * dilation)
+                                      padding=0 if causal else (beatnet.KERNEL // 2) * dilation)
+            block.reach = (beatnet.KERNEL - 1) * dilation
             block.mix = nn.Conv1d(channels, channels, 1)
             self.tcn.append(block)
         self.head = nn.Conv1d(channels, 2, 1)
@@ -60,11 +64,15 @@ class BeatNet(nn.Module):
 
     def forward(self, planes: torch.Tensor) -> torch.Tensor:
         """planes (B, 2, T, N_MELS) -> logits (B, 2, T)."""
-        x = nn.functional.max_pool2d(self.elu(self.conv1(planes)), (1, beatnet.POOL[0]))
-        x = nn.functional.max_pool2d(self.elu(self.conv2(x)), (1, beatnet.POOL[1]))
+        before = (lambda x, hops: nn.functional.pad(x, (0, 0, hops, 0))) if self.causal \
+            else (lambda x, hops: x)
+        x = nn.functional.max_pool2d(self.elu(self.conv1(before(planes, 2))),
+                                     (1, beatnet.POOL[0]))
+        x = nn.functional.max_pool2d(self.elu(self.conv2(before(x, 2))), (1, beatnet.POOL[1]))
         x = self.dropout(self.elu(self.conv3(x))[..., 0])
         for block in self.tcn:
-            x = x + block.mix(self.dropout(self.elu(block.dilated(x))))
+            inner = nn.functional.pad(x, (block.reach, 0)) if self.causal else x
+            x = x + block.mix(self.dropout(self.elu(block.dilated(inner))))
         return self.head(self.elu(x))
 
 
@@ -72,13 +80,13 @@ def held_out(name: str) -> bool:
     return int(hashlib.sha1(name.encode()).hexdigest(), 16) % 10 == 0
 
 
-def load_items(folder: Path) -> list[dict]:
+def load_items(folder: Path, causal: bool = False) -> list[dict]:
     items = []
     for path in sorted(folder.glob("*.npz")):
         if path.name.endswith(".part.npz"):
             continue
         with np.load(path, allow_pickle=False) as data:
-            planes = beatnet.normalise(data["mel_db"])
+            planes = beatnet.normalise(data["mel_db"], causal=causal)
             items.append({"name": path.stem, "planes": planes, "fps": float(data["fps"]),
                           "beats": data["beats"], "downbeats": data["downbeats"]})
     return items
@@ -229,12 +237,17 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--length", type=int, default=1200, help="hops a crop")
     parser.add_argument("--lr", type=float, default=3e-3)
+    parser.add_argument("--report", type=int, default=100,
+                        help="steps between held-out losses (and saves)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--rooms", type=float, default=0.0,
                         help="share of crops played in a room and mastered (`room`)")
     parser.add_argument("--offbeats", type=float, default=0.0,
                         help="share of crops given loud hits between the beats "
                              "(`offbeat_hits`)")
+    parser.add_argument("--causal", action="store_true",
+                        help="a causal network (each hop from the hops up to it), for the "
+                             "live tracker: its weights go to beatnet-causal.npz")
     parser.add_argument("--out", type=Path,
                         default=Path(__file__).resolve().parents[1] / "audiogan" / "data"
                         / beatnet.WEIGHTS)
@@ -251,7 +264,8 @@ def main() -> None:
         return
     torch.manual_seed(args.seed)
     rng = np.random.default_rng(args.seed)
-    items = [item for folder in args.data for item in load_items(folder.expanduser())]
+    items = [item for folder in args.data
+             for item in load_items(folder.expanduser(), causal=args.causal)]
     train = [item for item in items if not held_out(item["name"])]
     valid = [item for item in items if held_out(item["name"])]
     hours = sum(item["planes"].shape[1] / item["fps"] for item in items) / 3600
@@ -260,7 +274,7 @@ def main() -> None:
     # longer items are drawn more often, as a share of the music
     weights = np.array([item["planes"].shape[1] for item in train], np.float64)
     weights /= weights.sum()
-    model = BeatNet()
+    model = BeatNet(causal=args.causal)
     if args.init is not None:
         members = beatnet.load_weights(args.init)
         if not 0 <= args.member < len(members):
@@ -288,7 +302,7 @@ def main() -> None:
         optimiser.step()
         schedule.step()
         running.append(loss.item())
-        if step % 100 == 0 or step == args.steps:
+        if step % args.report == 0 or step == args.steps:
             held = evaluate(model, valid) if valid else float("nan")
             print(f"step {step}/{args.steps}  loss {np.mean(running):.4f}  held-out beat loss "
                   f"{held:.4f}  {time.monotonic() - began:.0f} s", flush=True)

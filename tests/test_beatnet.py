@@ -32,12 +32,50 @@ def test_numpy_network_matches_the_torch_one_it_was_trained_as():
     np.testing.assert_allclose(downbeat, 1 / (1 + np.exp(-logits[1])), atol=1e-5)
 
 
+def test_the_causal_network_hop_by_hop_is_its_torch_twin_over_the_song_so_far():
+    torch.manual_seed(4)
+    model = train_beatnet.BeatNet(causal=True).eval()
+    weights = {name: value.detach().numpy() for name, value in model.state_dict().items()}
+    rng = np.random.default_rng(2)
+    # a silent start, then music that turns quiet: the level's reference follows it
+    mel = np.concatenate([np.full((30, beatnet.N_MELS), -100.0),
+                          rng.normal(-30.0, 12.0, (400, beatnet.N_MELS)),
+                          rng.normal(-60.0, 12.0, (300, beatnet.N_MELS))]).astype(np.float32)
+    with torch.no_grad():
+        logits = model(torch.from_numpy(beatnet.normalise(mel, causal=True)[None]))[0, 0]
+    whole = beatnet.causal_activations(mel, weights=[weights])
+    np.testing.assert_allclose(whole, torch.sigmoid(logits).numpy(), atol=1e-5)
+    stream = beatnet.StreamingNet([weights])
+    hop_by_hop = np.array([stream.step(frame) for frame in mel])
+    np.testing.assert_allclose(hop_by_hop, whole, atol=1e-5)
+    # what a hop hears does not change when later hops change
+    later = mel.copy()
+    later[500:] = rng.normal(-10.0, 5.0, (len(mel) - 500, beatnet.N_MELS))
+    np.testing.assert_array_equal(beatnet.causal_activations(later, weights=[weights])[:500],
+                                  whole[:500])
+
+
+def test_the_packaged_causal_network_peaks_on_the_beats_of_a_band_song():
+    song = band_song("steady")
+    hop = hop_features([song.y], sr=song.sr)
+    beat = beatnet.causal_activations(hop.mel_db)
+    frames = np.round(song.beats_s * hop.fps).astype(int)
+    frames = frames[(frames > 200) & (frames < len(beat) - 3)]  # after its first beats
+    on = np.array([beat[f - 2:f + 3].max() for f in frames])
+    half = np.round((song.beats_s[song.beats_s > 3.0] + 30.0 / 120.0) * hop.fps).astype(int)
+    off = np.array([beat[f - 2:f + 3].max() for f in half[half < len(beat) - 3]])
+    assert np.median(on) > 0.5
+    assert np.median(on) > 4 * np.median(off)
+
+
 def test_packaged_weights_load_without_pickle_and_fit_the_network():
     members = beatnet.load_weights()
     model = train_beatnet.BeatNet()
     expected = {name: tuple(value.shape) for name, value in model.state_dict().items()}
     assert len(members) >= 2
-    for weights in members:
+    causal = beatnet.load_causal_weights()
+    assert len(causal) >= 1
+    for weights in members + causal:
         assert {name: value.shape for name, value in weights.items()} == expected
         assert all(value.dtype == np.float32 for value in weights.values())
 
