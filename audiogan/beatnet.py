@@ -243,13 +243,11 @@ class StreamingNet:
         window = self.planes[index]
         window[:, :-1] = window[:, 1:]
         window[:, -1] = planes
-        x = _pool_f(_elu(_conv2d(window, w["conv1.weight"], w["conv1.bias"], 1)[:, 1:2]),
-                    POOL[0])
+        x = _pool_f(_elu(_newest(window, w["conv1.weight"], w["conv1.bias"])), POOL[0])
         pooled = self.pooled[index]
         pooled[:, :-1] = pooled[:, 1:]
         pooled[:, -1] = x[:, 0]
-        x = _pool_f(_elu(_conv2d(pooled, w["conv2.weight"], w["conv2.bias"], 1)[:, 1:2]),
-                    POOL[1])
+        x = _pool_f(_elu(_newest(pooled, w["conv2.weight"], w["conv2.bias"])), POOL[1])
         x = _elu(_conv2d(x, w["conv3.weight"], w["conv3.bias"], 0))[:, 0, 0]
         for layer, dilation in enumerate(DILATIONS):
             past = self.history[index][layer]
@@ -261,3 +259,14 @@ class StreamingNet:
             x = x + w[f"tcn.{layer}.mix.weight"][:, :, 0] @ inner + w[f"tcn.{layer}.mix.bias"]
         head = w["head.weight"][:, :, 0] @ _elu(x) + w["head.bias"]
         return float(head[0])
+
+
+def _newest(window: np.ndarray, weight: np.ndarray, bias: np.ndarray) -> np.ndarray:
+    """The causal 3x3 convolution's output for the newest hop of `window` (C, 3, F), shape
+    (O, 1, F): one tensor product over the channels, the three hops and the three bands
+    (zero-padded by one) around each band."""
+    padded = np.pad(window, ((0, 0), (0, 0), (1, 1)))
+    bands = window.shape[2]
+    taps = np.stack([padded[:, :, j:j + bands] for j in range(weight.shape[3])], axis=2)
+    out = np.tensordot(weight, taps, axes=([1, 2, 3], [0, 1, 2])) + bias[:, None]
+    return out[:, None, :].astype(np.float32)

@@ -7,8 +7,9 @@ played, so this module does the same job one STFT hop at a time:
 1. **features** (`StreamFeatures`): the signal arrives in blocks of any size; every hop of
    256 samples (11.6 ms at 22050 Hz) the last 1024 samples give one log-mel spectral flux
    (all bands, bass, treble), the log-mel frame the networks read, an RMS level, and every
-   fourth hop the last 4096 samples a chroma vector. A frame is complete when its last sample arrives, so a hop's values are
-   known one hop after the time they describe, and never later.
+   fourth hop the last 4096 samples a chroma vector. A frame is complete when its last
+   sample arrives, so a hop's values are known one hop after the time they describe, and
+   never later.
 2. **activation** (`audiogan.beatnet.StreamingNet`): how much each hop sounds like a beat,
    from causal networks: the offline tracker's network with every convolution reaching
    back in time only, trained alike (`benchmarks/train_beatnet.py --causal`) on the log-mel
