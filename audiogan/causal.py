@@ -1,4 +1,5 @@
-"""A causal beat tracker: beats as the music arrives, with no look-ahead (numpy only).
+"""A causal beat tracker: beats as the music arrives, with no look-ahead (numpy; librosa
+for the networks' mel filters alone).
 
 `audiogan.beats` finds the grid of a whole song (the Viterbi path of a tempo-and-phase DBN,
 with percentiles over the whole song). A live instrument hears the song once, as it is
