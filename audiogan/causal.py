@@ -60,8 +60,8 @@ LEARNED_DELAY = -1.0
 """Hops by which the learned activation describes a time before the newest hop. A frame of
 `StreamFeatures` is the offline analysis's centred frame of the hop before (one hop), but
 the causal networks fire as a beat's onset enters that window, some two hops before the
-beat: on the band songs the beats came 25 ms early at 1, and land within 1-7 ms of the
-true beats on average at -1."""
+beat: on the band songs the beats came 25 ms early at 1; at -1 they land -9 to +4 ms from
+the true beats on average, song by song."""
 
 SILENCE_DB = -60.0
 """A hop this far below the recent loud level (or below -80 dBFS) counts as silence."""
