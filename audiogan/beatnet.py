@@ -80,14 +80,15 @@ def load_weights(path: str | Path | None = None) -> Weights:
     ``allow_pickle=False``: a file that holds Python objects is refused, never unpickled.
     """
     if path is None:
-        return [dict(member) for member in _packaged()]
+        return [dict(member) for member in _packaged(WEIGHTS)]
     with np.load(path, allow_pickle=False) as data:
         return _members({name: data[name] for name in data.files})
 
 
-@lru_cache(maxsize=1)
-def _packaged() -> tuple[tuple[tuple[str, np.ndarray], ...], ...]:
-    with resources.as_file(resources.files("audiogan.data") / WEIGHTS) as path, \
+@lru_cache(maxsize=2)
+def _packaged(name: str) -> tuple[tuple[tuple[str, np.ndarray], ...], ...]:
+    """The members of the packaged weights file `name`, read once."""
+    with resources.as_file(resources.files("audiogan.data") / name) as path, \
             np.load(path, allow_pickle=False) as data:
         members = _members({name: data[name] for name in data.files})
     return tuple(tuple(member.items()) for member in members)
@@ -182,15 +183,7 @@ def activations(mel_db: np.ndarray, *, weights: Weights | None = None,
 
 def load_causal_weights() -> Weights:
     """The packaged causal networks (`CAUSAL_WEIGHTS`), read as `load_weights` reads."""
-    return [dict(member) for member in _packaged_causal()]
-
-
-@lru_cache(maxsize=1)
-def _packaged_causal() -> tuple[tuple[tuple[str, np.ndarray], ...], ...]:
-    with resources.as_file(resources.files("audiogan.data") / CAUSAL_WEIGHTS) as path, \
-            np.load(path, allow_pickle=False) as data:
-        members = _members({name: data[name] for name in data.files})
-    return tuple(tuple(member.items()) for member in members)
+    return [dict(member) for member in _packaged(CAUSAL_WEIGHTS)]
 
 
 def causal_activations(mel_db: np.ndarray, *, weights: Weights | None = None) -> np.ndarray:

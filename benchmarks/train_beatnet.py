@@ -62,13 +62,15 @@ class BeatNet(nn.Module):
         self.dropout = nn.Dropout(dropout)
         self.elu = nn.ELU()
 
+    def _past(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, C, T, F) with two zero hops before the first, for a causal 3x3 convolution."""
+        return nn.functional.pad(x, (0, 0, 2, 0)) if self.causal else x
+
     def forward(self, planes: torch.Tensor) -> torch.Tensor:
         """planes (B, 2, T, N_MELS) -> logits (B, 2, T)."""
-        before = (lambda x, hops: nn.functional.pad(x, (0, 0, hops, 0))) if self.causal \
-            else (lambda x, hops: x)
-        x = nn.functional.max_pool2d(self.elu(self.conv1(before(planes, 2))),
+        x = nn.functional.max_pool2d(self.elu(self.conv1(self._past(planes))),
                                      (1, beatnet.POOL[0]))
-        x = nn.functional.max_pool2d(self.elu(self.conv2(before(x, 2))), (1, beatnet.POOL[1]))
+        x = nn.functional.max_pool2d(self.elu(self.conv2(self._past(x))), (1, beatnet.POOL[1]))
         x = self.dropout(self.elu(self.conv3(x))[..., 0])
         for block in self.tcn:
             inner = nn.functional.pad(x, (block.reach, 0)) if self.causal else x
